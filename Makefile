@@ -1,0 +1,37 @@
+# crossdock: `make demo` runs it, `make test` checks it.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench venv services clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,server]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+services:
+	./scripts/ensure-services.sh
+
+test: venv services
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+demo: venv services
+	$(BIN)/python scripts/demo.py
+
+bench: venv services
+	$(BIN)/python bench/sync_throughput.py
+	$(BIN)/python bench/large_layer.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install and start what crossdock's tests and demo need on a Debian machine:
+# the Distribution registry binary, skopeo, htpasswd, RabbitMQ (running on
+# 127.0.0.1:5672). Idempotent; needs root (or sudo) only for what is missing.
+set -euo pipefail
+
+need=()
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
+
+if ! amqp_up; then
+  echo "starting RabbitMQ"
+  $SUDO rabbitmq-server -detached || true
+  for _ in $(seq 1 60); do amqp_up && break; sleep 1; done
+  amqp_up || { echo "RabbitMQ did not come up on 127.0.0.1:5672" >&2; exit 1; }
+  # The port opens a little before the broker accepts logins.
+  for _ in $(seq 1 30); do $SUDO rabbitmqctl -q await_startup >/dev/null 2>&1 && break; sleep 1; done
+fi

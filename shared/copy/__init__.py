@@ -1,0 +1,1 @@
+"""Copy engine: one image, or a whole project, between two registries."""

@@ -1,0 +1,148 @@
+"""Getting one blob into a destination repository, the cheapest way there is.
+
+Already there: nothing to do. Known elsewhere in the destination registry (this
+process put or saw it there): cross-repository mount. Same registry as the
+source: mount from the source repository. Otherwise: stream it across. A blob
+that another thread is already uploading to the same registry is waited for and
+then mounted, so a base layer shared by many images crosses the wire once.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from shared.copy.events import CopyEvent, EventSink, human_bytes, short_digest
+from shared.errors import AuthenticationError, NotFoundError
+from shared.registry import Descriptor, RegistryClient
+
+
+@dataclass
+class TransferStats:
+    """Counters for one copy; updated from several threads."""
+
+    bytes_uploaded: int = 0
+    blobs_uploaded: int = 0
+    blobs_mounted: int = 0
+    blobs_present: int = 0
+    manifests_put: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, **counts: int) -> None:
+        with self._lock:
+            for name, value in counts.items():
+                setattr(self, name, getattr(self, name) + value)
+
+
+class BlobLocator:
+    """Which repositories of one destination registry hold which blobs, and
+    which blobs are on their way there right now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known: dict[str, set[str]] = {}
+        self._inflight: dict[str, threading.Event] = {}
+
+    def remember(self, digest: str, repository: str) -> None:
+        with self._lock:
+            self._known.setdefault(digest, set()).add(repository)
+
+    def claim(self, digest: str, repository: str) -> tuple[str | None, threading.Event | None]:
+        """Decide how to get `digest` into `repository`.
+
+        Returns ``(mount_from, None)`` when a repository holding it is known,
+        ``(None, event)`` when another upload is in flight (wait, then ask
+        again), and ``(None, None)`` when the caller must upload it: it then
+        owns the upload and must call `release`.
+        """
+        with self._lock:
+            holders = self._known.get(digest, set()) - {repository}
+            if holders:
+                return sorted(holders)[0], None
+            if digest in self._inflight:
+                return None, self._inflight[digest]
+            self._inflight[digest] = threading.Event()
+            return None, None
+
+    def release(self, digest: str) -> None:
+        with self._lock:
+            event = self._inflight.pop(digest, None)
+        if event is not None:
+            event.set()
+
+
+@dataclass(frozen=True)
+class BlobCopy:
+    """Everything one blob transfer needs to know."""
+
+    source: RegistryClient
+    source_repository: str
+    destination: RegistryClient
+    destination_repository: str
+    chunk_size: int
+    emit: EventSink
+    stats: TransferStats
+    locator: BlobLocator
+
+    def run(self, blob: Descriptor) -> None:
+        """Make `blob` present in the destination repository, verified."""
+        repo, digest = self.destination_repository, blob.digest
+        if self.destination.blob_size(repo, digest) is not None:
+            self.locator.remember(digest, repo)
+            self.stats.add(blobs_present=1)
+            self._log(blob, "already present")
+            return
+        while True:
+            mount_from, busy = self.locator.claim(digest, repo)
+            if busy is None:
+                break
+            busy.wait()
+        owner = mount_from is None
+        try:
+            if mount_from is None and self.source.host == self.destination.host:
+                mount_from = self.source_repository
+            self._transfer(blob, mount_from)
+            self.locator.remember(digest, repo)
+        finally:
+            if owner:
+                self.locator.release(digest)
+
+    def _transfer(self, blob: Descriptor, mount_from: str | None) -> None:
+        repo, digest = self.destination_repository, blob.digest
+        mount = (digest, mount_from) if mount_from else None
+        for attempt in (1, 2):
+            session = self.destination.start_upload(repo, mount=mount)
+            if session is None:
+                self.stats.add(blobs_mounted=1)
+                self._log(blob, f"mounted from {mount_from}")
+                return
+            sent = 0
+
+            def progress(count: int) -> None:
+                nonlocal sent
+                sent += count
+                self.emit(CopyEvent("progress", repo, digest=digest, nbytes=count))
+
+            try:
+                with self.source.open_blob(self.source_repository, digest) as chunks:
+                    mode = self.destination.upload_blob(
+                        repo, session, digest, blob.size, chunks,
+                        chunk_size=self.chunk_size, progress=progress,
+                    )
+            except (NotFoundError, AuthenticationError) as exc:
+                # An upload session can expire, and a token can run out during a
+                # long stream: start this blob once more from the POST.
+                self.emit(CopyEvent("progress", repo, digest=digest, nbytes=-sent))
+                if attempt == 2 or (isinstance(exc, NotFoundError) and "BLOB_UPLOAD" not in
+                                    str(exc.code)):
+                    raise
+                self._log(blob, f"upload restarted after: {exc}", level="warning")
+                continue
+            self.stats.add(blobs_uploaded=1, bytes_uploaded=blob.size)
+            self._log(blob, f"uploaded ({mode}, {human_bytes(blob.size)})")
+            return
+
+    def _log(self, blob: Descriptor, what: str, *, level: str = "info") -> None:
+        message = f"blob {short_digest(blob.digest)} {what}"
+        self.emit(CopyEvent("log", self.destination_repository, message=message,
+                            digest=blob.digest, level=level))

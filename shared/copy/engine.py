@@ -1,0 +1,232 @@
+"""Copy one image (tag or digest) from one registry to another, exactly.
+
+Order (DESIGN.md, copy algorithm): resolve at the source; skip when the
+destination already has it; children of an index first, by digest; blobs in
+parallel; the manifest last, so nothing is visible before all it points at is
+there; then the image's referrers (signatures, SBOMs, attestations).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
+from shared.copy.events import CopyEvent, EventSink, discard, short_digest
+from shared.errors import RegistryRejectedError
+from shared.registry import Manifest, RegistryClient
+from shared.registry.manifests import is_digest
+
+REFERRER_TAG_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
+MAX_REFERRER_DEPTH = 2  # a signature of an SBOM of an image, and no deeper
+
+
+@dataclass(frozen=True)
+class CopyOptions:
+    """How the engine copies; taken from settings and, later, from a rule."""
+
+    blob_workers: int = 6
+    chunk_size: int = 32 * 1024 * 1024
+    copy_referrers: bool = True
+    override: bool = True  # replace a destination tag that points at another digest
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """The outcome of copying one reference."""
+
+    source: str
+    destination: str
+    digest: str
+    status: str  # "copied" or "skipped"
+    reason: str = ""
+    bytes_uploaded: int = 0
+    blobs_uploaded: int = 0
+    blobs_mounted: int = 0
+    blobs_present: int = 0
+    manifests_put: int = 0
+    referrers: tuple[CopyResult, ...] = field(default_factory=tuple)
+    seconds: float = 0.0
+
+    @property
+    def total_bytes_uploaded(self) -> int:
+        return self.bytes_uploaded + sum(r.total_bytes_uploaded for r in self.referrers)
+
+
+class CopyEngine:
+    """Copies images; one per process, shared by threads (one blob pool, one
+    record of where blobs already are in each destination registry)."""
+
+    def __init__(self, options: CopyOptions, *, on_event: EventSink = discard) -> None:
+        self.options = options
+        self.on_event = on_event
+        self._pool = ThreadPoolExecutor(options.blob_workers, thread_name_prefix="blob")
+        self._locators: dict[str, BlobLocator] = {}
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def __enter__(self) -> CopyEngine:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def copy(
+        self,
+        source: RegistryClient,
+        source_repository: str,
+        reference: str,
+        destination: RegistryClient,
+        destination_repository: str,
+        *,
+        tag: str | None = None,
+        on_event: EventSink | None = None,
+        options: CopyOptions | None = None,
+        _depth: int = 0,
+    ) -> CopyResult:
+        """Copy `source_repository:reference` to `destination_repository`.
+
+        Stored under `tag` when given (by default the reference itself when it
+        is a tag), else by digest. Raises `NotFoundError` when the source has no
+        such manifest, and the registry client's errors otherwise.
+        """
+        started = time.monotonic()
+        opts = options or self.options
+        emit = on_event or self.on_event
+        if tag is None and not is_digest(reference):
+            tag = reference
+        src_name = f"{source.host}/{source_repository}{_ref_sep(reference)}{reference}"
+        manifest = source.get_manifest(source_repository, reference)
+        target = tag or manifest.digest
+        dst_name = f"{destination.host}/{destination_repository}{_ref_sep(target)}{target}"
+        stats = TransferStats()
+        existing = destination.head_manifest(destination_repository, target)
+        if existing is not None and existing.digest == manifest.digest:
+            status, reason = "skipped", "identical at the destination"
+        elif existing is not None and not opts.override:
+            other = short_digest(existing.digest)
+            status, reason = "skipped", f"tag points at {other} and override is off"
+        else:
+            emit(CopyEvent("log", destination_repository, digest=manifest.digest,
+                           message=f"copying {src_name} ({short_digest(manifest.digest)})"))
+            blob_copy = BlobCopy(source, source_repository, destination, destination_repository,
+                                 opts.chunk_size, emit, stats, self._locator(destination))
+            self._copy_children(blob_copy, manifest)
+            self._put(blob_copy, manifest, target)
+            status, reason = "copied", ""
+        emit(CopyEvent("log", destination_repository, digest=manifest.digest,
+                       message=f"{status} {dst_name}" + (f": {reason}" if reason else "")))
+        referrers: tuple[CopyResult, ...] = ()
+        if opts.copy_referrers and _depth < MAX_REFERRER_DEPTH:
+            referrers = self._copy_referrers(source, source_repository, destination,
+                                             destination_repository, manifest.digest,
+                                             emit, opts, _depth)
+        return CopyResult(
+            source=src_name, destination=dst_name, digest=manifest.digest, status=status,
+            reason=reason, bytes_uploaded=stats.bytes_uploaded,
+            blobs_uploaded=stats.blobs_uploaded, blobs_mounted=stats.blobs_mounted,
+            blobs_present=stats.blobs_present, manifests_put=stats.manifests_put,
+            referrers=referrers, seconds=time.monotonic() - started,
+        )
+
+    # -- content -----------------------------------------------------------------
+
+    def _copy_children(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
+        """Everything `manifest` points at, so that it can be put."""
+        if not manifest.is_index:
+            self._copy_blobs(blob_copy, manifest)
+            return
+        for child in manifest.children:
+            dst = blob_copy.destination
+            if dst.head_manifest(blob_copy.destination_repository, child.digest) is not None:
+                continue
+            child_manifest = blob_copy.source.get_manifest(blob_copy.source_repository,
+                                                           child.digest)
+            self._copy_children(blob_copy, child_manifest)
+            self._put(blob_copy, child_manifest, child.digest)
+
+    def _copy_blobs(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
+        futures: list[Future[None]] = [self._pool.submit(blob_copy.run, b) for b in manifest.blobs]
+        _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
+        for future in pending:
+            future.cancel()
+        wait(pending)
+        for future in futures:
+            error = None if future.cancelled() else future.exception()
+            if error is not None:
+                raise error
+
+    def _put(self, blob_copy: BlobCopy, manifest: Manifest, reference: str) -> None:
+        """PUT a manifest; on a missing blob, re-check the blobs once (errors table)."""
+        dst, repo = blob_copy.destination, blob_copy.destination_repository
+        try:
+            dst.put_manifest(repo, reference, manifest)
+        except RegistryRejectedError as exc:
+            if exc.code not in ("MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"):
+                raise
+            blob_copy.emit(CopyEvent("log", repo, level="warning", digest=manifest.digest,
+                                     message=f"destination missed content ({exc}); re-checking"))
+            self._copy_children(blob_copy, manifest)
+            dst.put_manifest(repo, reference, manifest)
+        blob_copy.stats.add(manifests_put=1)
+
+    def _locator(self, destination: RegistryClient) -> BlobLocator:
+        with self._lock:
+            return self._locators.setdefault(destination.host, BlobLocator())
+
+    # -- referrers ---------------------------------------------------------------
+
+    def _copy_referrers(
+        self,
+        source: RegistryClient,
+        source_repository: str,
+        destination: RegistryClient,
+        destination_repository: str,
+        subject: str,
+        emit: EventSink,
+        opts: CopyOptions,
+        depth: int,
+    ) -> tuple[CopyResult, ...]:
+        """Copy what refers to `subject`: by the referrers API where the source
+        has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
+        by_digest, by_tag = find_referrers(source, source_repository, subject)
+        results = []
+        for digest in by_digest:
+            results.append(self.copy(source, source_repository, digest, destination,
+                                     destination_repository, on_event=emit, options=opts,
+                                     _depth=depth + 1))
+        for tag in by_tag:
+            results.append(self.copy(source, source_repository, tag, destination,
+                                     destination_repository, on_event=emit, options=opts,
+                                     _depth=depth + 1))
+        return tuple(results)
+
+
+def find_referrers(
+    source: RegistryClient, repository: str, subject: str
+) -> tuple[list[str], list[str]]:
+    """Digests of manifests referring to `subject`, and tags that hold referrers.
+
+    The referrers API answers when the registry has it (DS §Listing Referrers);
+    otherwise the ``sha256-<hex>`` index tag lists them, and cosign keeps its
+    signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``.
+    """
+    found = source.referrers(repository, subject)
+    if found is not None:
+        return [d.digest for d in found], []
+    fallback = subject.replace(":", "-", 1)
+    wanted = {fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)}
+    present = [tag for tag in source.tags(repository) if tag in wanted]
+    digests: list[str] = []
+    if fallback in present:
+        index = source.get_manifest(repository, fallback)
+        digests = [child.digest for child in index.children]
+    return digests, sorted(present)
+
+
+def _ref_sep(reference: str) -> str:
+    return "@" if is_digest(reference) else ":"

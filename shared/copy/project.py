@@ -1,0 +1,134 @@
+"""Copy a whole project: every tag of every repository under ``project/``.
+
+A project is the first path segment of a repository name (DESIGN.md). Images
+copy in parallel; one failed image doesn't stop the others.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from shared.copy.engine import CopyEngine, CopyResult
+from shared.errors import CrossdockError
+from shared.registry import RegistryClient
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """One image of a sync: its result, or the error that stopped it."""
+
+    source_repository: str
+    destination_repository: str
+    tag: str
+    result: CopyResult | None = None
+    error: str | None = None
+
+
+@dataclass
+class SyncSummary:
+    """Images copied / skipped / failed, bytes and time of one sync."""
+
+    copied: int = 0
+    skipped: int = 0
+    failed: int = 0
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+    failures: list[ImageOutcome] = field(default_factory=list)
+
+    @property
+    def images(self) -> int:
+        return self.copied + self.skipped + self.failed
+
+    @property
+    def mib_per_second(self) -> float:
+        return self.bytes_uploaded / 1048576 / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, outcome: ImageOutcome) -> None:
+        if outcome.result is None:
+            self.failed += 1
+            self.failures.append(outcome)
+            return
+        if outcome.result.status == "copied":
+            self.copied += 1
+        else:
+            self.skipped += 1
+        self.bytes_uploaded += outcome.result.total_bytes_uploaded
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "images": self.images,
+            "copied": self.copied,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "bytes": self.bytes_uploaded,
+            "seconds": round(self.seconds, 3),
+            "mib_per_second": round(self.mib_per_second, 2),
+            "failures": [
+                {"image": f"{f.source_repository}:{f.tag}", "error": f.error}
+                for f in self.failures
+            ],
+        }
+
+
+def project_repositories(source: RegistryClient, project: str) -> list[str]:
+    """Repositories under ``project/`` (or the project itself as a repository)."""
+    prefix = project.rstrip("/") + "/"
+    return sorted(name for name in source.catalog() if name.startswith(prefix) or name == project)
+
+
+def map_repository(repository: str, project: str, namespace: str) -> str:
+    """``project/rest`` in the source becomes ``namespace/rest`` at the destination."""
+    if repository == project:
+        return namespace
+    return namespace + repository[len(project):]
+
+
+def project_images(
+    source: RegistryClient, project: str, namespace: str
+) -> Iterator[tuple[str, str, str]]:
+    """(source repository, destination repository, tag) for every tag in the project."""
+    for repository in project_repositories(source, project):
+        for tag in source.tags(repository):
+            yield repository, map_repository(repository, project, namespace), tag
+
+
+def sync_project(
+    engine: CopyEngine,
+    source: RegistryClient,
+    project: str,
+    destination: RegistryClient,
+    namespace: str | None = None,
+    *,
+    image_workers: int = 4,
+    on_image: Callable[[ImageOutcome], None] | None = None,
+    on_listed: Callable[[int], None] | None = None,
+) -> SyncSummary:
+    """Copy every image of `project` to `namespace` (default: the same name).
+
+    Listing errors raise; an image that fails is counted and reported.
+    """
+    started = time.monotonic()
+    images = list(project_images(source, project, namespace or project))
+    if on_listed is not None:
+        on_listed(len(images))
+    summary = SyncSummary()
+
+    def copy_one(item: tuple[str, str, str]) -> ImageOutcome:
+        src_repo, dst_repo, tag = item
+        try:
+            result = engine.copy(source, src_repo, tag, destination, dst_repo)
+        except CrossdockError as exc:
+            return ImageOutcome(src_repo, dst_repo, tag, error=str(exc))
+        return ImageOutcome(src_repo, dst_repo, tag, result=result)
+
+    with ThreadPoolExecutor(image_workers, thread_name_prefix="image") as pool:
+        for future in as_completed([pool.submit(copy_one, item) for item in images]):
+            outcome = future.result()
+            summary.add(outcome)
+            if on_image is not None:
+                on_image(outcome)
+    summary.seconds = time.monotonic() - started
+    return summary

@@ -1,0 +1,364 @@
+"""HTTP to one registry: sessions, TLS, authentication, and error mapping.
+
+The only module that imports `requests` for registry traffic. Every request
+goes through `Transport.request`, the one choke point for the 401 challenge
+(Basic or Bearer; one fresh token, one retry), and every failure leaves this
+module as an error of `shared.errors`.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.cookiejar
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from time import time
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from shared.errors import (
+    AuthenticationError,
+    DigestMismatchError,
+    NotFoundError,
+    PermissionDeniedError,
+    RegistryRejectedError,
+    RegistryUnavailableError,
+    TLSError,
+    UnsupportedOperationError,
+)
+from shared.registry.auth import Challenge, TokenCache, parse_challenge
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+IO_BLOCK = 1024 * 1024  # socket send size for streamed bodies (urllib3 defaults to 16 KiB)
+USER_AGENT = "crossdock/0.1"
+
+Response = requests.Response
+
+
+@dataclass(frozen=True)
+class RegistryConfig:
+    """Where a registry is and how to talk to it."""
+
+    url: str  # scheme://host[:port], no path
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    pool_size: int = 32
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).netloc
+
+    @property
+    def verify(self) -> bool | str:
+        """What `requests` gets as `verify`: a CA bundle path, True or False."""
+        if not self.verify_tls:
+            return False
+        return self.ca_bundle or True
+
+
+class _BlockAdapter(HTTPAdapter):
+    """An adapter whose connections send streamed bodies in large blocks."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["blocksize"] = IO_BLOCK
+        super().init_poolmanager(*args, **kwargs)
+
+
+class _Auth:
+    """What the registry asked for: nothing yet, Basic, or Bearer with realm and service."""
+
+    def __init__(self) -> None:
+        self.scheme: str | None = None
+        self.realm = ""
+        self.service = ""
+
+
+class Transport:
+    """Authenticated HTTP to one registry. Thread-safe; one per registry and process."""
+
+    def __init__(self, config: RegistryConfig) -> None:
+        self.config = config
+        self.base = config.url.rstrip("/")
+        self.session = requests.Session()
+        # REQUESTS_CA_BUNDLE must not override a registry's own TLS settings
+        # (protocols.md §10), so the environment is not trusted; proxies are
+        # taken from it explicitly instead.
+        self.session.trust_env = False
+        self.session.proxies = requests.utils.get_environ_proxies(self.base)
+        # Harbor rejects API POSTs that carry a session cookie (CSRF, §8.1).
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = _BlockAdapter(pool_connections=4, pool_maxsize=config.pool_size)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self._auth = _Auth()
+        self._auth_lock = threading.Lock()
+        self._tokens = TokenCache()
+
+    # -- requests --------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a path (``/v2/...``) or a `Location` the registry gave."""
+        return urljoin(self.base + "/", path)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        scopes: tuple[str, ...] = (),
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        data: Any = None,
+        stream: bool = False,
+        replayable: bool = True,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send one request, answering an auth challenge once.
+
+        Returns the response whatever its status, except 401 after a fresh
+        token (`AuthenticationError`). Raises `RegistryUnavailableError` on
+        network failures and `TLSError` when the certificate doesn't verify.
+        A `replayable=False` body (a stream) is not resent: the 401 is raised.
+        """
+        url = self.url(path)
+        response = self._send(method, url, scopes, headers, params, data, stream, timeout)
+        if response.status_code != 401:
+            return response
+        challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
+        response.close()
+        if challenge is None or not replayable or not self._answer(challenge, scopes):
+            raise self._unauthorized(method, path, response)
+        response = self._send(method, url, scopes, headers, params, data, stream, timeout)
+        if response.status_code == 401:
+            response.close()
+            raise self._unauthorized(method, path, response)
+        return response
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Response]:
+        """`request` with a streamed body, closed when the block ends."""
+        response = self.request(method, path, stream=True, **kwargs)
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        scopes: tuple[str, ...],
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        data: Any,
+        stream: bool,
+        timeout: float | None,
+    ) -> Response:
+        merged = dict(headers or {})
+        auth_header = self._authorization(scopes)
+        if auth_header:
+            merged["Authorization"] = auth_header
+        try:
+            return self.session.request(
+                method,
+                url,
+                headers=merged,
+                params=params,
+                data=data,
+                stream=stream,
+                verify=self.config.verify,
+                timeout=(self.config.connect_timeout, timeout or self.config.read_timeout),
+                allow_redirects=method in ("GET", "HEAD"),
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TLSError(f"TLS with {self.config.host} failed: {_reason(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise RegistryUnavailableError(
+                f"{method} {self.config.host}{urlsplit(url).path} failed: {_reason(exc)}"
+            ) from exc
+
+    # -- authentication -----------------------------------------------------------
+
+    def _authorization(self, scopes: tuple[str, ...]) -> str | None:
+        auth = self._auth
+        if auth.scheme == "basic":
+            return self._basic()
+        if auth.scheme == "bearer":
+            key = TokenCache.key(auth.realm, auth.service, scopes)
+            token = self._tokens.get(key)
+            if token is None and scopes:
+                token, lifetime = self._fetch_token(auth.realm, auth.service, scopes)
+                self._tokens.put(key, token, lifetime)
+            return f"Bearer {token}" if token else None
+        return None
+
+    def _answer(self, challenge: Challenge, scopes: tuple[str, ...]) -> bool:
+        """Get ready to answer a challenge. False when nothing new can be tried."""
+        if challenge.scheme == "basic":
+            if self.config.username is None:
+                return False
+            with self._auth_lock:
+                already = self._auth.scheme == "basic"
+                self._auth.scheme = "basic"
+            return not already
+        if challenge.scheme == "bearer" and "realm" in challenge.params:
+            realm = challenge.params["realm"]
+            service = challenge.params.get("service", "")
+            wanted = tuple(dict.fromkeys(scopes + challenge.scopes))
+            with self._auth_lock:
+                self._auth.scheme, self._auth.realm, self._auth.service = "bearer", realm, service
+            key = TokenCache.key(realm, service, scopes)
+            self._tokens.drop(key)
+            token, lifetime = self._fetch_token(realm, service, wanted)
+            self._tokens.put(key, token, lifetime)
+            return True
+        return False
+
+    def _fetch_token(
+        self, realm: str, service: str, scopes: tuple[str, ...]
+    ) -> tuple[str, float]:
+        """Ask the token server for a token covering `scopes`: (token, lifetime)."""
+        params: list[tuple[str, str]] = [("service", service)] if service else []
+        params += [("scope", scope) for scope in scopes]
+        headers = {"Authorization": self._basic()} if self.config.username is not None else {}
+        try:
+            response = self.session.get(
+                realm,
+                params=params,
+                headers=headers,
+                verify=self.config.verify,
+                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                proxies=requests.utils.get_environ_proxies(realm),
+            )
+        except requests.exceptions.SSLError as exc:
+            raise TLSError(f"TLS with token server {realm} failed: {_reason(exc)}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise RegistryUnavailableError(f"token server {realm}: {_reason(exc)}") from exc
+        if response.status_code in (401, 403):
+            raise AuthenticationError(
+                f"token server {realm} refused the credentials for {self.config.host}",
+                status=response.status_code,
+            )
+        if response.status_code != 200:
+            raise error_for(response, f"token request to {realm}")
+        try:
+            body = response.json()
+            token = body.get("token") or body.get("access_token")
+            lifetime = float(body.get("expires_in") or 60)
+        except (ValueError, AttributeError, TypeError) as exc:
+            raise RegistryRejectedError(f"token server {realm} sent an unreadable answer") from exc
+        if not token:
+            raise RegistryRejectedError(f"token server {realm} sent no token")
+        return str(token), lifetime
+
+    def _basic(self) -> str:
+        raw = f"{self.config.username or ''}:{self.config.password or ''}".encode()
+        return "Basic " + base64.b64encode(raw).decode()
+
+    def _unauthorized(self, method: str, path: str, response: Response) -> AuthenticationError:
+        code, message = _error_code(response)
+        who = f"as {self.config.username}" if self.config.username else "anonymously"
+        detail = f": {message}" if message else ""
+        return AuthenticationError(
+            f"{self.config.host} refused {method} {path} {who} (401{detail})",
+            status=401,
+            code=code or "UNAUTHORIZED",
+        )
+
+    @property
+    def auth_scheme(self) -> str | None:
+        """What the registry asked for so far: None, ``basic`` or ``bearer``."""
+        return self._auth.scheme
+
+
+# -- errors ---------------------------------------------------------------------
+
+
+def error_for(response: Response, what: str) -> Exception:
+    """Map an unsuccessful response to the error tree (DESIGN.md, errors table)."""
+    status = response.status_code
+    code, message = _error_code(response)
+    host = urlsplit(response.url).netloc
+    text = f"{what}: {host} answered {status}"
+    if code:
+        text += f" {code}"
+    if message:
+        text += f" ({message})"
+    if status in TRANSIENT_STATUSES:
+        return RegistryUnavailableError(
+            text, status=status, code=code, retry_after=_retry_after(response)
+        )
+    if status == 401:
+        return AuthenticationError(text, status=status, code=code)
+    if status == 403:
+        return PermissionDeniedError(text, status=status, code=code)
+    if status == 404:
+        return NotFoundError(text, status=status, code=code)
+    if status == 405 or code == "UNSUPPORTED":
+        return UnsupportedOperationError(text, status=status, code=code)
+    if code == "DIGEST_INVALID":
+        return DigestMismatchError(text)
+    return RegistryRejectedError(text, status=status, code=code)
+
+
+def raise_for(response: Response, what: str, *, ok: tuple[int, ...] = (200,)) -> Response:
+    """Return the response when its status is in `ok`, else raise the mapped error."""
+    if response.status_code in ok:
+        return response
+    response.close()
+    raise error_for(response, what)
+
+
+def _error_code(response: Response) -> tuple[str | None, str | None]:
+    """The first ``errors[]`` entry's code and message, if the body has one."""
+    if response.request is not None and response.request.method == "HEAD":
+        return None, None
+    try:
+        if not response.content:
+            return None, None
+        body = json.loads(response.content)
+        first = body["errors"][0]
+        return str(first.get("code") or "") or None, str(first.get("message") or "") or None
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError, RuntimeError):
+        return None, None
+
+
+def _retry_after(response: Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time())
+    except (TypeError, ValueError):
+        return None
+
+
+def _reason(exc: Exception) -> str:
+    """A short, human reason for a requests exception (no stack of wrappers)."""
+    inner: BaseException = exc
+    while inner.__context__ is not None and len(str(inner)) > 200:
+        inner = inner.__context__
+    text = str(inner)
+    if "Connection refused" in text:
+        return "connection refused"
+    if "timed out" in text.lower():
+        return "timed out"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "certificate verify failed (unknown CA or wrong host name)"
+    return text[:300]

@@ -1,0 +1,160 @@
+"""Settings: one frozen object, loaded once per process, passed down explicitly.
+
+Values come from an optional YAML file (``CROSSDOCK_CONFIG`` or ``--config``)
+and are overridden by ``CROSSDOCK_<FIELD>`` environment variables. Unknown keys
+and unparsable values are a `ConfigurationError` naming the key, never a
+traceback deep inside the program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from shared.errors import ConfigurationError
+
+ENV_PREFIX = "CROSSDOCK_"
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob crossdock has. The README's configuration reference lists them."""
+
+    # Logging
+    log_level: str = "info"
+    log_format: str = "auto"  # auto (JSON unless on a TTY), json, console
+
+    # Copy engine
+    blob_workers: int = 6  # blobs of one image copied in parallel
+    image_workers: int = 4  # images copied in parallel by a project sync
+    chunk_size: int = 32 * MiB  # larger blobs go through the chunked PATCH upload
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    copy_referrers: bool = True
+
+    # Store
+    database_url: str = "sqlite:///crossdock.db"
+    secret_key: str = ""  # Fernet key for passwords at rest
+
+    # Broker
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    queue_prefix: str = "crossdock"
+    queue_type: str = "quorum"  # quorum or classic
+    retry_delays: tuple[int, ...] = (30, 120, 300, 600)  # seconds, one retry queue each
+    max_attempts: int = 5
+    consumer_concurrency: int = 4
+    consumer_metrics_port: int = 9102
+
+    # Receiver
+    receiver_bind: str = "127.0.0.1:8080"
+    receiver_workers: int = 2
+    receiver_threads: int = 8
+    admin_token: str = ""
+    max_body_bytes: int = 1 * MiB
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (settings stay immutable)."""
+        return dataclasses.replace(self, **changes)
+
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "log_format": ("auto", "json", "console"),
+    "log_level": ("debug", "info", "warning", "error"),
+    "queue_type": ("quorum", "classic"),
+}
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build `Settings` from the YAML file (if any) and the environment.
+
+    Raises `ConfigurationError` for an unreadable file, an unknown key or a bad value.
+    """
+    env = os.environ if environ is None else environ
+    path = config_file or env.get(ENV_PREFIX + "CONFIG") or None
+    values: dict[str, Any] = {}
+    if path:
+        values.update(_read_yaml(Path(path)))
+    hints = typing.get_type_hints(Settings)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    for key, raw in env.items():
+        if key.startswith(ENV_PREFIX) and key != ENV_PREFIX + "CONFIG":
+            name = key[len(ENV_PREFIX) :].lower()
+            if name in names:
+                values[name] = raw
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
+    parsed = {name: _coerce(name, value, hints[name]) for name, value in values.items()}
+    settings = Settings(**parsed)
+    _validate(settings)
+    return settings
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"config file {path} must hold a mapping of settings")
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _coerce(name: str, value: Any, hint: Any) -> Any:
+    """Turn a YAML value or an environment string into the field's type."""
+    try:
+        if hint is bool:
+            return _to_bool(value)
+        if hint is int:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if hint is float:
+            return float(value)
+        if typing.get_origin(hint) is tuple:
+            (item_type, _ellipsis) = typing.get_args(hint)
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(item_type(str(item).strip()) for item in items if str(item).strip())
+        if hint is str or isinstance(hint, types.UnionType):
+            return str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"setting {name}: cannot read {value!r} as {hint}") from exc
+    raise ConfigurationError(f"setting {name}: unsupported type {hint}")
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(value)
+
+
+def _validate(settings: Settings) -> None:
+    for name, choices in _CHOICES.items():
+        if getattr(settings, name) not in choices:
+            raise ConfigurationError(f"setting {name} must be one of {', '.join(choices)}")
+    positive = ("blob_workers", "image_workers", "chunk_size", "max_attempts",
+                "consumer_concurrency", "receiver_workers", "receiver_threads", "max_body_bytes")
+    for name in positive:
+        if getattr(settings, name) < 1:
+            raise ConfigurationError(f"setting {name} must be at least 1")
+    if any(delay < 1 for delay in settings.retry_delays):
+        raise ConfigurationError("setting retry_delays: every delay must be at least 1 second")
