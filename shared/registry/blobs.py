@@ -172,13 +172,14 @@ class _HashingReader:
         self._progress = progress
         self.count = 0
 
-    def read(self, limit: int) -> bytes:
+    def read(self, limit: int) -> memoryview:
         if not self._buffer:
             chunk = next(self._source, b"")
             if not chunk:
-                return b""
+                return memoryview(b"")
             self._buffer = memoryview(chunk)
-        piece = bytes(self._buffer[:limit])
+        # Hand out memoryview slices: no copy of the bytes on the way through.
+        piece = self._buffer[:limit]
         self._buffer = self._buffer[limit:]
         self._hash.update(piece)
         self.count += len(piece)
@@ -208,7 +209,7 @@ class _Body:
         self.len = length  # requests reads `len` to set Content-Length
         self._left = length
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> memoryview | bytes:
         if self._left <= 0:
             return b""
         want = self._left if size is None or size < 0 else min(size, self._left)

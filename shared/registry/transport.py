@@ -21,6 +21,8 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import structlog
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from shared.errors import (
@@ -102,6 +104,13 @@ class Transport:
         adapter = _BlockAdapter(pool_connections=4, pool_maxsize=config.pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+        if not config.verify_tls:
+            # Switched off on purpose for this registry: say so once, here,
+            # instead of urllib3 warning on every request.
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            structlog.get_logger("crossdock.registry").warning(
+                "TLS verification is off for this registry", registry=config.host
+            )
         self._auth = _Auth()
         self._auth_lock = threading.Lock()
         self._tokens = TokenCache()

@@ -1,0 +1,67 @@
+"""Shared pieces of the benchmarks: registries, the workload, timing child processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.registry_server import RegistryServer  # noqa: E402
+
+CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_rss_mib: float
+
+
+def run_measured(argv: list[str]) -> Run:
+    """Run a command to completion; its wall time and peak RSS (from wait4)."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr[-2000:]}")
+    return Run(seconds, usage.ru_maxrss / 1024)
+
+
+@contextmanager
+def registry_pool() -> Iterator[callable]:  # type: ignore[valid-type]
+    """A factory of plain registries in a temporary directory, all stopped at the end."""
+    workdir = Path(tempfile.mkdtemp(prefix="crossdock-bench-"))
+    started: list[RegistryServer] = []
+
+    def start(name: str) -> RegistryServer:
+        server = RegistryServer(workdir / f"{name}-{len(started)}", log_level="error")
+        server.start()
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def stop_and_remove(server: RegistryServer) -> None:
+    """Stop a registry and free its disk (each destination is used once)."""
+    server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)

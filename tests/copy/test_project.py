@@ -1,0 +1,76 @@
+"""Copying a whole project: every repository under ``project/``, every tag."""
+
+from __future__ import annotations
+
+from shared.copy.engine import CopyEngine
+from shared.copy.project import map_repository, sync_project
+from tests.clients import client_for
+from tests.support.images import list_state, push_image, push_index
+from tests.support.registry_server import RegistryServer, corrupt_blob
+
+
+def test_map_repository_swaps_the_project_for_the_namespace() -> None:
+    assert map_repository("lib/app", "lib", "lib") == "lib/app"
+    assert map_repository("lib/team/web", "lib", "mirror/lib") == "mirror/lib/team/web"
+    assert map_repository("lib", "lib", "copy") == "copy"
+
+
+def test_sync_copies_every_tag_of_every_repository_in_the_project(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    expected = {
+        "lib/app": {"v1": push_image(registry.url, "lib/app", "v1").digest,
+                    "v2": push_image(registry.url, "lib/app", "v2").digest},
+        "lib/team/web": {"latest": push_image(registry.url, "lib/team/web", "latest").digest},
+        "lib/multi": {"v1": push_index(registry.url, "lib/multi", "v1").digest},
+    }
+    push_image(registry.url, "other/app", "v1")  # another project: left alone
+    push_image(registry.url, "library/app", "v1")  # shares a prefix, not the project
+
+    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+
+    assert (summary.copied, summary.skipped, summary.failed) == (4, 0, 0)
+    for repository, tags in expected.items():
+        assert list_state(registry2.url, repository) == tags
+    assert list_state(registry2.url, "other/app") == {}
+    assert list_state(registry2.url, "library/app") == {}
+
+
+def test_second_sync_skips_everything(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    push_image(registry.url, "lib/app", "v1")
+    push_image(registry.url, "lib/app", "v2")
+    src, dst = client_for(registry), client_for(registry2)
+    sync_project(engine, src, "lib", dst)
+
+    again = sync_project(engine, src, "lib", dst)
+
+    assert (again.copied, again.skipped, again.bytes_uploaded) == (0, 2, 0)
+
+
+def test_sync_into_another_namespace(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    image = push_image(registry.url, "lib/app", "v1")
+
+    sync_project(engine, client_for(registry), "lib", client_for(registry2), "backup/lib")
+
+    assert list_state(registry2.url, "backup/lib/app") == {"v1": image.digest}
+
+
+def test_one_broken_image_does_not_stop_the_others(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+
+    good = push_image(registry.url, "lib/good", "v1")
+    bad = push_image(registry.url, "lib/bad", "v1", layers=(10_000,))
+    corrupt_blob(registry.storage_dir, bad.blobs[-1][0])
+
+    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+
+    assert (summary.copied, summary.failed) == (1, 1)
+    assert summary.failures[0].source_repository == "lib/bad"
+    assert "hash" in (summary.failures[0].error or "")
+    assert list_state(registry2.url, "lib/good") == {"v1": good.digest}
+    assert list_state(registry2.url, "lib/bad") == {}

@@ -1,0 +1,1 @@
+"""Test bed for crossdock: real registries, a token server, TLS material and image builders."""

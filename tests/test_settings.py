@@ -1,0 +1,65 @@
+"""Settings: YAML file under CROSSDOCK_* variables, one frozen object, clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from shared.errors import ConfigurationError
+from shared.settings import Settings, load_settings
+
+
+def test_defaults_without_file_or_environment() -> None:
+    assert load_settings(environ={}) == Settings()
+
+
+def test_environment_overrides_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "crossdock.yml"
+    config.write_text("blob_workers: 3\nqueue_type: classic\nretry_delays: [1, 2]\n")
+
+    settings = load_settings(environ={
+        "CROSSDOCK_CONFIG": str(config),
+        "CROSSDOCK_BLOB_WORKERS": "9",
+        "CROSSDOCK_COPY_REFERRERS": "false",
+    })
+
+    assert settings.blob_workers == 9
+    assert settings.queue_type == "classic"
+    assert settings.retry_delays == (1, 2)
+    assert settings.copy_referrers is False
+
+
+def test_settings_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Settings().blob_workers = 2  # type: ignore[misc]
+
+
+def test_list_settings_from_the_environment() -> None:
+    settings = load_settings(environ={"CROSSDOCK_RETRY_DELAYS": "30, 120,300"})
+
+    assert settings.retry_delays == (30, 120, 300)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CROSSDOCK_BLOB_WORKERS": "many"}, "blob_workers"),
+        ({"CROSSDOCK_BLOB_WORKERS": "0"}, "at least 1"),
+        ({"CROSSDOCK_QUEUE_TYPE": "stream"}, "quorum, classic"),
+        ({"CROSSDOCK_COPY_REFERRERS": "perhaps"}, "copy_referrers"),
+        ({"CROSSDOCK_CONFIG": "/nonexistent/crossdock.yml"}, "cannot read"),
+    ],
+)
+def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        load_settings(environ=environ)
+
+
+def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.yml"
+    config.write_text("blob_wrkers: 3\n")
+
+    with pytest.raises(ConfigurationError, match="unknown setting"):
+        load_settings(config, environ={})
