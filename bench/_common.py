@@ -8,10 +8,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +42,7 @@ def run_measured(argv: list[str]) -> Run:
 
 
 @contextmanager
-def registry_pool() -> Iterator[callable]:  # type: ignore[valid-type]
+def registry_pool() -> Iterator[Callable[[str], RegistryServer]]:
     """A factory of plain registries in a temporary directory, all stopped at the end."""
     workdir = Path(tempfile.mkdtemp(prefix="crossdock-bench-"))
     started: list[RegistryServer] = []

@@ -64,9 +64,9 @@ def main() -> None:
                             "--dest-tls-verify=false", str(yaml_path), f"{destination.host}"]
                 run = run_measured(argv)
                 times[tool].append(run.seconds)
-                print(f"round {round_no} {tool:9s} {run.seconds:6.2f} s "
-                      f"{logical / MiB / run.seconds:7.1f} MiB/s  peak RSS {run.peak_rss_mib:.0f} MiB",
-                      flush=True)
+                rate = logical / MiB / run.seconds
+                print(f"round {round_no} {tool:9s} {run.seconds:6.2f} s {rate:7.1f} MiB/s  "
+                      f"peak RSS {run.peak_rss_mib:.0f} MiB", flush=True)
                 stop_and_remove(destination)
 
     medians = {tool: statistics.median(values) for tool, values in times.items()}

@@ -6,7 +6,9 @@ from shared.registry import RegistryClient, RegistryConfig
 from tests.support.registry_server import RegistryServer
 
 
-def client_for(server: RegistryServer, *, anonymous: bool = False, **overrides: object) -> RegistryClient:
+def client_for(
+    server: RegistryServer, *, anonymous: bool = False, **overrides: object
+) -> RegistryClient:
     """A `RegistryClient` with the server's credentials and CA bundle."""
     username = password = None
     if server.auth and not anonymous:
