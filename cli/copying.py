@@ -60,8 +60,9 @@ def make_engine(settings: Settings, referrers: bool | None, progress: ProgressLi
     def on_event(event: CopyEvent) -> None:
         progress.on_event(event)
         if event.kind == "log":
-            log.log(_LEVELS.get(event.level, 20), event.message, repository=event.repository,
-                    digest=event.digest)
+            # Each step is a debug line (shown with -v); warnings always show.
+            level = max(_LEVELS.get(event.level, 20) - 10, 10)
+            log.log(level, event.message, repository=event.repository, digest=event.digest)
 
     return CopyEngine(options, on_event=on_event)
 
