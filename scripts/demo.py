@@ -65,8 +65,9 @@ def push_blob(client: RegistryClient, repository: str, data: bytes) -> dict[str,
 def push_generated_image(client: RegistryClient, repository: str, tag: str | None,
                          arch: str = "amd64", layer_mib: int = 2) -> Manifest:
     layers = [push_blob(client, repository, os.urandom(layer_mib << 20)) for _ in range(2)]
+    diff_ids = [layer["digest"] for layer in layers]
     config = json.dumps({"architecture": arch, "os": "linux",
-                         "rootfs": {"type": "layers", "diff_ids": [l["digest"] for l in layers]}})
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}})
     manifest = Manifest(OCI_MANIFEST, json.dumps({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",

@@ -1,0 +1,73 @@
+"""What every part of the `Store` shares: the engine, the secret box, the clock,
+and one-transaction-per-call helpers."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from sqlalchemy import Connection, Engine, Row, Table, select
+from sqlalchemy import exc as sa_exc
+
+from shared.errors import CrossdockError
+from shared.store.engine import WRITE_OPTION, default_conflict, translate_errors
+from shared.store.errors import RecordNotFoundError
+from shared.store.secrets import SecretBox
+
+Clock = Callable[[], datetime]
+
+
+class Unset(enum.Enum):
+    UNSET = "UNSET"
+
+
+UNSET: Final = Unset.UNSET
+"""Default of the partial-update parameters: leave this field as it is."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class StoreBase:
+    """Holds the collaborators; each public method of the store is one transaction."""
+
+    def __init__(self, engine: Engine, secrets: SecretBox, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._secrets = secrets
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        """One read-only transaction."""
+        with translate_errors(), self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def _write(
+        self,
+        on_integrity: Callable[[sa_exc.IntegrityError], CrossdockError] = default_conflict,
+    ) -> Iterator[Connection]:
+        """One transaction that writes (on SQLite it holds the write lock from the start)."""
+        with translate_errors(on_integrity), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True})
+            with conn.begin():
+                yield conn
+
+    @staticmethod
+    def _row(conn: Connection, table: Table, row_id: int, what: str, *, lock: bool = False
+             ) -> Row[Any]:
+        """The row with that id, or `RecordNotFoundError`. ``lock``: FOR UPDATE (PostgreSQL)."""
+        query = select(table).where(table.c.id == row_id)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).one_or_none()
+        if row is None:
+            raise RecordNotFoundError(f"{what} {row_id} not found")
+        return row

@@ -1,0 +1,249 @@
+"""Jobs and job logs: the truth behind the jobs list (DESIGN invariant 8).
+
+A job is one action for one image, rule and endpoint, and one queue message. Each
+transition refreshes the job's execution in the same transaction (see
+`shared.store.executions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import exc as sa_exc
+
+from shared.errors import CrossdockError
+from shared.store.errors import RecordNotFoundError
+from shared.store.executions import ExecutionStore
+from shared.store.records import (
+    JobAction,
+    JobLogRecord,
+    JobRecord,
+    JobStatus,
+    LogLevel,
+    NewJob,
+)
+from shared.store.schema import executions, job_logs, jobs
+
+_FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
+
+
+class JobStore(ExecutionStore):
+    # Jobs -----------------------------------------------------------------------
+
+    def create_jobs(self, specs: Sequence[NewJob]) -> list[JobRecord]:
+        """Record pending jobs in one transaction, in the order given.
+
+        The receiver records the jobs first and publishes them afterwards; if the
+        publish fails it calls `mark_publish_failed`. Raises `RecordNotFoundError`
+        when a spec names a rule, endpoint, source or execution that does not exist.
+        """
+        if not specs:
+            return []
+        now = self._now()
+        params = [
+            {
+                "execution_id": spec.execution_id,
+                "rule_id": spec.rule_id,
+                "endpoint_id": spec.endpoint_id,
+                "source_id": spec.source_id,
+                "repository": spec.repository,
+                "tag": spec.tag,
+                "digest": spec.digest,
+                "action": JobAction(spec.action).value,
+                "status": JobStatus.PENDING.value,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for spec in specs
+        ]
+        execution_ids = sorted({s.execution_id for s in specs if s.execution_id is not None})
+        with self._write(_missing_reference) as conn:
+            # Lock the executions before adding to them (see the module docstring).
+            for execution_id in execution_ids:
+                self._row(conn, executions, execution_id, "execution", lock=True)
+            rows = conn.execute(
+                insert(jobs).returning(*jobs.c, sort_by_parameter_order=True), params
+            ).all()
+            self._refresh(conn, execution_ids)
+        return [_job_record(row) for row in rows]
+
+    def get_job(self, job_id: int) -> JobRecord:
+        """Raises `RecordNotFoundError`."""
+        with self._read() as conn:
+            return _job_record(self._row(conn, jobs, job_id, "job"))
+
+    def list_jobs(
+        self,
+        *,
+        rule_id: int | None = None,
+        endpoint_id: int | None = None,
+        status: JobStatus | str | None = None,
+        execution_id: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[JobRecord]:
+        """Jobs, newest first, narrowed by whichever filters are given."""
+        query = select(jobs).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
+        if rule_id is not None:
+            query = query.where(jobs.c.rule_id == rule_id)
+        if endpoint_id is not None:
+            query = query.where(jobs.c.endpoint_id == endpoint_id)
+        if status is not None:
+            query = query.where(jobs.c.status == JobStatus(status).value)
+        if execution_id is not None:
+            query = query.where(jobs.c.execution_id == execution_id)
+        with self._read() as conn:
+            return [_job_record(row) for row in conn.execute(query).all()]
+
+    def mark_running(self, job_id: int) -> int:
+        """A consumer starts an attempt: status running, attempts + 1; returns the attempt
+        number (1 for the first).
+
+        A job found already running had a consumer that stopped mid-attempt (the
+        broker redelivered its message): a warning line in the job's log says so.
+        A finished job may run again (a manual retry). Raises `RecordNotFoundError`
+        (the job, or its rule, was deleted: drop the message).
+        """
+        now = self._now()
+        with self._write() as conn:
+            row = self._row(conn, jobs, job_id, "job", lock=True)
+            attempt = row.attempts + 1
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    attempts=attempt,
+                    started_at=row.started_at or now,
+                    finished_at=None,
+                    updated_at=now,
+                )
+            )
+            if row.status == JobStatus.RUNNING:
+                self._log(
+                    conn, job_id, LogLevel.WARNING,
+                    f"attempt {row.attempts} did not finish (its consumer stopped); "
+                    f"retried as attempt {attempt}",
+                )
+            self._refresh(conn, [row.execution_id])
+        return int(attempt)
+
+    def mark_retrying(self, job_id: int, error: str) -> JobRecord:
+        """The attempt failed on a transient error; the job waits in a retry queue.
+
+        Raises `RecordNotFoundError`.
+        """
+        return self._transition(job_id, JobStatus.RETRYING, error, finished=False)
+
+    def mark_finished(
+        self, job_id: int, status: JobStatus | str, error: str | None = None
+    ) -> JobRecord:
+        """The job ended: succeeded, skipped or failed (with ``error``).
+
+        Raises `ValueError` for an unfinished status, `RecordNotFoundError`.
+        """
+        final = JobStatus(status)
+        if final not in _FINISHED:
+            raise ValueError(f"mark_finished needs one of {', '.join(_FINISHED)}, not {final}")
+        return self._transition(job_id, final, error, finished=True)
+
+    def mark_publish_failed(self, job_ids: Iterable[int], error: str) -> list[int]:
+        """Fail recorded jobs whose message never reached the broker, so none stays
+        pending forever; each gets an error line in its log.
+
+        Only jobs still pending change (a job a consumer already picked up was
+        published after all). Returns the ids that were failed.
+        """
+        ids = sorted(set(job_ids))
+        if not ids:
+            return []
+        now = self._now()
+        with self._write() as conn:
+            rows = conn.execute(
+                update(jobs)
+                .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.PENDING.value)
+                .values(status=JobStatus.FAILED.value, error=error, finished_at=now,
+                        updated_at=now)
+                .returning(jobs.c.id, jobs.c.execution_id)
+            ).all()
+            for row in rows:
+                self._log(conn, row.id, LogLevel.ERROR,
+                          f"the job could not be queued, it will not run: {error}")
+            self._refresh(conn, {row.execution_id for row in rows})
+        return sorted(row.id for row in rows)
+
+    # Logs -----------------------------------------------------------------------
+
+    def append_log(self, job_id: int, level: LogLevel | str, message: str) -> None:
+        """Add a line to a job's log. Raises `RecordNotFoundError`."""
+        with self._write() as conn:
+            self._row(conn, jobs, job_id, "job")
+            self._log(conn, job_id, LogLevel(level), message)
+
+    def job_log(self, job_id: int) -> list[JobLogRecord]:
+        """A job's log lines, oldest first. Raises `RecordNotFoundError`."""
+        with self._read() as conn:
+            self._row(conn, jobs, job_id, "job")
+            rows = conn.execute(
+                select(job_logs).where(job_logs.c.job_id == job_id).order_by(job_logs.c.id)
+            ).all()
+        return [
+            JobLogRecord(id=row.id, job_id=row.job_id, at=row.at, level=LogLevel(row.level),
+                         message=row.message)
+            for row in rows
+        ]
+
+    # Internals ------------------------------------------------------------------
+
+    def _transition(
+        self, job_id: int, status: JobStatus, error: str | None, *, finished: bool
+    ) -> JobRecord:
+        now = self._now()
+        with self._write() as conn:
+            row = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(status=status.value, error=error, updated_at=now,
+                        finished_at=now if finished else None)
+                .returning(*jobs.c)
+            ).one_or_none()
+            if row is None:
+                raise RecordNotFoundError(f"job {job_id} not found")
+            self._refresh(conn, [row.execution_id])
+        return _job_record(row)
+
+    def _log(self, conn: Connection, job_id: int, level: LogLevel, message: str) -> None:
+        conn.execute(
+            insert(job_logs).values(job_id=job_id, at=self._now(), level=level.value,
+                                    message=message)
+        )
+
+def _missing_reference(_exc: sa_exc.IntegrityError) -> CrossdockError:
+    return RecordNotFoundError(
+        "a job names a rule, endpoint, source or execution that does not exist"
+    )
+
+
+def _job_record(row: Row[Any]) -> JobRecord:
+    return JobRecord(
+        id=row.id,
+        execution_id=row.execution_id,
+        rule_id=row.rule_id,
+        endpoint_id=row.endpoint_id,
+        source_id=row.source_id,
+        repository=row.repository,
+        tag=row.tag,
+        digest=row.digest,
+        action=JobAction(row.action),
+        status=JobStatus(row.status),
+        attempts=row.attempts,
+        error=row.error,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+

@@ -1,0 +1,194 @@
+"""What the store returns: frozen dataclasses, and the enumerations of its columns.
+
+Records never carry a secret: `SourceRecord` and `EndpointRecord` say whether a
+password is set (``has_password``), and the plaintext is only available through
+`Store.source_credentials` / `Store.endpoint_credentials`. Every enumeration is a
+`StrEnum`, so ``JobStatus.FAILED == "failed"`` and plain strings are accepted as input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    DISTRIBUTION = "distribution"
+    HARBOR = "harbor"
+
+
+class EndpointKind(StrEnum):
+    REGISTRY = "registry"  # any OCI registry
+    HARBOR = "harbor"  # also has a project API
+
+
+class FilterDecision(StrEnum):
+    MATCHES = "matches"
+    EXCLUDES = "excludes"
+
+
+class ExecutionTrigger(StrEnum):
+    INITIAL = "initial"
+    MANUAL = "manual"
+    SCHEDULED = "scheduled"
+
+
+class ExecutionStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    PARTIAL = "partial"  # finished, some jobs failed and some did not
+
+
+class JobAction(StrEnum):
+    REPLICATE = "replicate"
+    DELETE = "delete"
+    SYNC = "sync"  # enumerate a project and record one job per image
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+    @property
+    def finished(self) -> bool:
+        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class RuleFilter:
+    """A Harbor-style glob on repository or tag names, kept or dropped."""
+
+    pattern: str
+    decision: FilterDecision = FilterDecision.MATCHES
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Decrypted credentials. The password stays out of ``repr``."""
+
+    username: str | None
+    password: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    id: int
+    name: str
+    kind: SourceKind
+    url: str
+    username: str | None
+    has_password: bool
+    verify_tls: bool
+    ca_bundle: str | None
+    has_webhook_secret: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    id: int
+    name: str
+    kind: EndpointKind
+    url: str
+    username: str | None
+    has_password: bool
+    verify_tls: bool
+    ca_bundle: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class RuleRecord:
+    id: int
+    name: str
+    description: str
+    enabled: bool
+    source_id: int
+    project: str
+    endpoint_id: int
+    repo_filters: tuple[RuleFilter, ...]
+    tag_filters: tuple[RuleFilter, ...]
+    dest_namespace: str | None  # None: the same project name on the endpoint
+    replicate_deletes: bool
+    override: bool
+    copy_referrers: bool
+    schedule: str | None  # cron expression for a periodic resync
+    prune: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class ExecutionRecord:
+    """One run of a rule. Counts cover the image jobs (replicate, delete), not the
+    sync job that enumerated them; the status covers every job."""
+
+    id: int
+    rule_id: int
+    trigger: ExecutionTrigger
+    status: ExecutionStatus
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class NewJob:
+    """What `Store.create_jobs` needs to record one job."""
+
+    rule_id: int
+    endpoint_id: int
+    source_id: int
+    repository: str
+    action: JobAction | str
+    tag: str | None = None
+    digest: str | None = None
+    execution_id: int | None = None
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: int
+    execution_id: int | None
+    rule_id: int
+    endpoint_id: int
+    source_id: int
+    repository: str
+    tag: str | None
+    digest: str | None
+    action: JobAction
+    status: JobStatus
+    attempts: int
+    error: str | None  # the last error, kept while the job is retried
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None  # the first attempt
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class JobLogRecord:
+    id: int
+    job_id: int
+    at: datetime
+    level: LogLevel
+    message: str

@@ -1,0 +1,346 @@
+"""Executions, jobs and their logs: the jobs list tells the truth (DESIGN invariant 8)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from shared.store import (
+    ExecutionRecord,
+    ExecutionStatus,
+    ExecutionTrigger,
+    JobAction,
+    JobRecord,
+    JobStatus,
+    LogLevel,
+    NewJob,
+    RecordNotFoundError,
+    RuleRecord,
+    Store,
+)
+from tests.store.helpers import FakeClock
+
+
+def new_job(rule: RuleRecord, tag: str | None = "v1", *,
+            execution: ExecutionRecord | None = None,
+            action: JobAction = JobAction.REPLICATE, repository: str = "team/app") -> NewJob:
+    return NewJob(
+        rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
+        repository=repository, tag=tag, action=action,
+        execution_id=execution.id if execution else None,
+    )
+
+
+def record(store: Store, rule: RuleRecord, count: int = 1, *,
+           execution: ExecutionRecord | None = None) -> list[JobRecord]:
+    """Record ``count`` replicate jobs (tags v0, v1, ...)."""
+    return store.create_jobs([new_job(rule, f"v{i}", execution=execution) for i in range(count)])
+
+
+# Recording -----------------------------------------------------------------------------
+
+
+def test_jobs_are_recorded_pending_in_the_order_given(store: Store, rule: RuleRecord) -> None:
+    jobs = store.create_jobs([
+        new_job(rule, "v1"),
+        NewJob(rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
+               repository="team/app", digest="sha256:" + "a" * 64, action="delete"),
+    ])
+
+    assert [(j.tag, j.action) for j in jobs] == [("v1", "replicate"), (None, "delete")]
+    assert jobs[0].id < jobs[1].id
+    assert all(j.status is JobStatus.PENDING and j.attempts == 0 for j in jobs)
+    assert all(j.started_at is None and j.finished_at is None and j.error is None for j in jobs)
+    assert store.get_job(jobs[1].id) == jobs[1]
+
+
+def test_jobs_are_recorded_all_or_nothing(store: Store, rule: RuleRecord) -> None:
+    bad = NewJob(rule_id=rule.id, endpoint_id=999, source_id=rule.source_id,
+                 repository="team/app", tag="v2", action="replicate")
+
+    with pytest.raises(RecordNotFoundError):
+        store.create_jobs([new_job(rule), bad])
+
+    assert store.list_jobs() == []
+
+
+def test_recording_no_jobs_is_a_no_op(store: Store) -> None:
+    assert store.create_jobs([]) == []
+
+
+# Lifecycle -------------------------------------------------------------------------------
+
+
+def test_a_job_runs_retries_and_succeeds(store: Store, rule: RuleRecord, clock: FakeClock) -> None:
+    [job] = record(store, rule)
+    first_start = clock.now
+
+    assert store.mark_running(job.id) == 1
+    running = store.get_job(job.id)
+    assert (running.status, running.attempts, running.started_at) == (
+        JobStatus.RUNNING, 1, first_start)
+
+    clock.advance(5)
+    retrying = store.mark_retrying(job.id, "connection reset by endpoint")
+    assert (retrying.status, retrying.error) == (JobStatus.RETRYING, "connection reset by endpoint")
+    assert retrying.finished_at is None
+
+    clock.advance(30)
+    assert store.mark_running(job.id) == 2
+    done = store.mark_finished(job.id, JobStatus.SUCCEEDED)
+
+    assert (done.status, done.attempts, done.error) == (JobStatus.SUCCEEDED, 2, None)
+    assert done.started_at == first_start and done.finished_at == clock.now
+    assert store.job_log(job.id) == []  # an orderly retry needs no store-written line
+
+
+def test_a_permanent_failure_keeps_its_error(store: Store, rule: RuleRecord) -> None:
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+
+    failed = store.mark_finished(job.id, "failed", error="403: robot may not push to team")
+
+    assert failed.status is JobStatus.FAILED
+    assert failed.error == "403: robot may not push to team"
+
+
+def test_a_job_whose_consumer_died_shows_it_was_retried(store: Store, rule: RuleRecord) -> None:
+    # Given a consumer that marked the job running and then died,
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+
+    # when the broker redelivers the message to another consumer,
+    attempt = store.mark_running(job.id)
+
+    # then the job counts a second attempt and its log says why.
+    assert attempt == 2 and store.get_job(job.id).attempts == 2
+    [line] = store.job_log(job.id)
+    assert line.level is LogLevel.WARNING
+    assert "attempt 1 did not finish" in line.message and "attempt 2" in line.message
+
+
+def test_a_finished_job_can_run_again(store: Store, rule: RuleRecord) -> None:
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+    store.mark_finished(job.id, JobStatus.FAILED, error="boom")
+
+    assert store.mark_running(job.id) == 2  # a manual retry
+
+    rerun = store.get_job(job.id)
+    assert rerun.status is JobStatus.RUNNING and rerun.finished_at is None
+
+
+def test_mark_finished_only_takes_a_final_status(store: Store, rule: RuleRecord) -> None:
+    [job] = record(store, rule)
+
+    with pytest.raises(ValueError, match="mark_finished needs one of"):
+        store.mark_finished(job.id, JobStatus.RUNNING)
+    with pytest.raises(ValueError):
+        store.mark_finished(job.id, "exploded")
+
+
+def test_transitions_of_an_unknown_job_are_not_found(store: Store) -> None:
+    for transition in (
+        lambda: store.mark_running(7),
+        lambda: store.mark_retrying(7, "x"),
+        lambda: store.mark_finished(7, "succeeded"),
+        lambda: store.append_log(7, "info", "x"),
+        lambda: store.job_log(7),
+        lambda: store.get_job(7),
+    ):
+        with pytest.raises(RecordNotFoundError, match="job 7 not found"):
+            transition()
+
+
+# Publish failures ----------------------------------------------------------------------------
+
+
+def test_jobs_whose_publish_failed_are_not_left_pending(store: Store, rule: RuleRecord) -> None:
+    # Given jobs recorded by the receiver, whose publish to the broker then failed,
+    jobs = record(store, rule, 2)
+
+    # when the receiver reports it,
+    failed_ids = store.mark_publish_failed([j.id for j in jobs], "broker unreachable")
+
+    # then none stays pending: each failed with the reason, in its record and its log.
+    assert failed_ids == [j.id for j in jobs]
+    assert store.list_jobs(status=JobStatus.PENDING) == []
+    for job in jobs:
+        stored = store.get_job(job.id)
+        assert (stored.status, stored.error) == (JobStatus.FAILED, "broker unreachable")
+        assert stored.finished_at is not None
+        [line] = store.job_log(job.id)
+        assert line.level is LogLevel.ERROR and "broker unreachable" in line.message
+
+
+def test_a_publish_failure_leaves_jobs_a_consumer_already_took(
+    store: Store, rule: RuleRecord
+) -> None:
+    # A confirm that timed out may still have delivered the message.
+    taken, untaken = record(store, rule, 2)
+    store.mark_running(taken.id)
+
+    assert store.mark_publish_failed([taken.id, untaken.id, 12345], "confirm timed out") == [
+        untaken.id
+    ]
+    assert store.get_job(taken.id).status is JobStatus.RUNNING
+
+
+# Logs and listing ------------------------------------------------------------------------------
+
+
+def test_log_lines_come_back_in_order(store: Store, rule: RuleRecord, clock: FakeClock) -> None:
+    [job] = record(store, rule)
+    store.append_log(job.id, LogLevel.INFO, "copying 3 blobs")
+    clock.advance(1)
+    store.append_log(job.id, "error", "blob sha256:ab… digest mismatch")
+
+    lines = store.job_log(job.id)
+
+    assert [(line.level, line.message) for line in lines] == [
+        (LogLevel.INFO, "copying 3 blobs"),
+        (LogLevel.ERROR, "blob sha256:ab… digest mismatch"),
+    ]
+    assert lines[1].at == clock.now and lines[0].at < lines[1].at
+
+
+def test_jobs_are_listed_newest_first_with_filters_and_pages(
+    store: Store, rule: RuleRecord
+) -> None:
+    other_rule = store.create_rule(
+        name="ops-to-b", source_id=rule.source_id, project="ops", endpoint_id=rule.endpoint_id
+    )
+    team = record(store, rule, 3)
+    [ops] = record(store, other_rule)
+    store.mark_running(team[0].id)
+
+    assert [j.id for j in store.list_jobs()] == [ops.id, team[2].id, team[1].id, team[0].id]
+    assert [j.id for j in store.list_jobs(rule_id=rule.id, limit=2)] == [team[2].id, team[1].id]
+    assert [j.id for j in store.list_jobs(rule_id=rule.id, limit=2, offset=2)] == [team[0].id]
+    assert [j.id for j in store.list_jobs(status="running")] == [team[0].id]
+    assert len(store.list_jobs(endpoint_id=rule.endpoint_id)) == 4
+    assert store.list_jobs(endpoint_id=rule.endpoint_id + 1) == []
+
+
+# Executions ----------------------------------------------------------------------------------
+
+
+def test_an_execution_follows_its_jobs(store: Store, rule: RuleRecord, clock: FakeClock) -> None:
+    execution = store.create_execution(rule.id, ExecutionTrigger.INITIAL)
+    assert (execution.status, execution.total, execution.finished_at) == (
+        ExecutionStatus.PENDING, 0, None)
+
+    [sync] = store.create_jobs([new_job(rule, None, execution=execution, action=JobAction.SYNC,
+                                        repository="team")])
+    store.mark_running(sync.id)
+    assert store.get_execution(execution.id).status is ExecutionStatus.RUNNING
+
+    images = record(store, rule, 3, execution=execution)
+    store.mark_finished(sync.id, JobStatus.SUCCEEDED)
+    progress = store.get_execution(execution.id)
+    assert (progress.status, progress.total, progress.succeeded) == (
+        ExecutionStatus.RUNNING, 3, 0)  # the sync job itself is not an image
+
+    store.mark_finished(images[0].id, JobStatus.SUCCEEDED)
+    store.mark_finished(images[1].id, JobStatus.SKIPPED)
+    clock.advance(10)
+    store.mark_finished(images[2].id, JobStatus.FAILED, error="403")
+
+    done = store.get_execution(execution.id)
+    assert (done.status, done.total, done.succeeded, done.skipped, done.failed) == (
+        ExecutionStatus.PARTIAL, 3, 1, 1, 1)
+    assert done.finished_at == clock.now
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "expected"),
+    [
+        ([JobStatus.SUCCEEDED, JobStatus.SKIPPED], ExecutionStatus.SUCCEEDED),
+        ([JobStatus.FAILED, JobStatus.FAILED], ExecutionStatus.FAILED),
+        ([JobStatus.FAILED, JobStatus.SUCCEEDED], ExecutionStatus.PARTIAL),
+        ([JobStatus.SUCCEEDED, None], ExecutionStatus.RUNNING),
+    ],
+)
+def test_execution_status_is_derived_from_job_outcomes(
+    store: Store, rule: RuleRecord, outcomes: list[JobStatus | None], expected: ExecutionStatus
+) -> None:
+    execution = store.create_execution(rule.id, "manual")
+    jobs = record(store, rule, len(outcomes), execution=execution)
+    for job, outcome in zip(jobs, outcomes, strict=True):
+        if outcome is not None:
+            store.mark_finished(job.id, outcome)
+
+    assert store.get_execution(execution.id).status == expected
+
+
+def test_an_execution_with_only_pending_jobs_is_pending(store: Store, rule: RuleRecord) -> None:
+    execution = store.create_execution(rule.id, "scheduled")
+    record(store, rule, 2, execution=execution)
+
+    assert store.refresh_execution(execution.id).status is ExecutionStatus.PENDING
+
+
+def test_a_failed_publish_finishes_the_execution(store: Store, rule: RuleRecord) -> None:
+    execution = store.create_execution(rule.id, "manual")
+    jobs = record(store, rule, 2, execution=execution)
+
+    store.mark_publish_failed([j.id for j in jobs], "broker unreachable")
+
+    failed = store.get_execution(execution.id)
+    assert (failed.status, failed.failed) == (ExecutionStatus.FAILED, 2)
+    assert failed.finished_at is not None
+
+
+def test_an_execution_runs_again_when_a_job_is_retried_by_hand(
+    store: Store, rule: RuleRecord
+) -> None:
+    execution = store.create_execution(rule.id, "manual")
+    [job] = record(store, rule, execution=execution)
+    store.mark_finished(job.id, JobStatus.FAILED, error="boom")
+
+    store.mark_running(job.id)
+
+    again = store.get_execution(execution.id)
+    assert again.status is ExecutionStatus.RUNNING and again.finished_at is None
+
+
+def test_executions_are_listed_newest_first(store: Store, rule: RuleRecord) -> None:
+    first = store.create_execution(rule.id, "initial")
+    second = store.create_execution(rule.id, "manual")
+
+    assert [e.id for e in store.list_executions(rule_id=rule.id)] == [second.id, first.id]
+    assert [e.id for e in store.list_executions(status="pending", limit=1)] == [second.id]
+    with pytest.raises(RecordNotFoundError):
+        store.create_execution(rule.id + 100, "manual")
+
+
+def test_counts_stay_right_when_consumers_finish_jobs_at_once(
+    open_stores: Callable[[], Store], rule: RuleRecord
+) -> None:
+    # Given one execution with 40 jobs and four consumer processes (one store each),
+    stores = [open_stores() for _ in range(4)]
+    execution = stores[0].create_execution(rule.id, "initial")
+    jobs = record(stores[0], rule, 40, execution=execution)
+    errors: list[BaseException] = []
+
+    def consume(worker: int) -> None:
+        try:
+            for job in jobs[worker::4]:
+                stores[worker].mark_running(job.id)
+                stores[worker].mark_finished(job.id, JobStatus.SUCCEEDED)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    # when they all finish their jobs concurrently,
+    threads = [threading.Thread(target=consume, args=(w,)) for w in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then the execution counts every job exactly once.
+    assert errors == []
+    done = stores[0].get_execution(execution.id)
+    assert (done.status, done.total, done.succeeded) == (ExecutionStatus.SUCCEEDED, 40, 40)
