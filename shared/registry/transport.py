@@ -155,6 +155,29 @@ class Transport:
             raise self._unauthorized(method, path, response)
         return response
 
+    def api_request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """A request to a registry's own REST API (Harbor's ``/api/v2.0``).
+
+        Basic credentials go with every call (Harbor's API has no challenge
+        flow), and no cookie is ever kept (Harbor's CSRF rule, §8.1).
+        """
+        merged = dict(headers or {})
+        if self.config.username is not None:
+            merged["Authorization"] = self._basic()
+        data = None
+        if json_body is not None:
+            merged["Content-Type"] = "application/json"
+            data = json.dumps(json_body)
+        return self._send(method, self.url(path), (), merged, params, data, False, None)
+
     @contextmanager
     def stream(self, method: str, path: str, **kwargs: Any) -> Iterator[Response]:
         """`request` with a streamed body, closed when the block ends."""
@@ -177,7 +200,7 @@ class Transport:
     ) -> Response:
         merged = dict(headers or {})
         auth_header = self._authorization(scopes)
-        if auth_header:
+        if auth_header and "Authorization" not in merged:
             merged["Authorization"] = auth_header
         try:
             return self.session.request(

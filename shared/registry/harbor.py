@@ -1,0 +1,113 @@
+"""Harbor's own REST API (``/api/v2.0``): what a plain registry doesn't have.
+
+Projects must exist before a push (a push into a missing project answers 401,
+protocols.md §1.3), tags can be deleted one at a time only here (§11.3), and a
+project can be listed without catalog rights (§11.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from shared.errors import RegistryRejectedError
+from shared.registry.transport import Response, Transport, raise_for
+
+API = "/api/v2.0"
+PAGE_SIZE = 100  # Harbor's maximum (422 above)
+
+
+def is_harbor(transport: Transport) -> bool:
+    """True when the registry answers Harbor v2's ping with ``Pong``."""
+    response = transport.api_request("GET", f"{API}/ping")
+    return response.status_code == 200 and response.text.strip().strip('"') == "Pong"
+
+
+def project_exists(transport: Transport, project: str) -> bool:
+    """``HEAD /projects?project_name=``: 200 yes, 404 no; anything else raises."""
+    response = transport.api_request("HEAD", f"{API}/projects", params={"project_name": project})
+    if response.status_code == 404:
+        return False
+    raise_for(response, f"HEAD Harbor project {project}")
+    return True
+
+
+def ensure_project(transport: Transport, project: str) -> bool:
+    """Create `project` (private) unless it exists. True when this call created it.
+
+    A 409 is a race with another creator and counts as success (§8.1).
+    """
+    if project_exists(transport, project):
+        return False
+    response = transport.api_request(
+        "POST", f"{API}/projects",
+        json_body={"project_name": project, "metadata": {"public": "false"}},
+    )
+    if response.status_code == 409:
+        return False
+    raise_for(response, f"create Harbor project {project}", ok=(201,))
+    return True
+
+
+def _repository_path(repository: str) -> tuple[str, str]:
+    """``lib/a/b`` → (``lib``, ``a%252Fb``): the name after the project, encoded twice."""
+    project, _, rest = repository.partition("/")
+    return project, quote(quote(rest, safe=""), safe="")
+
+
+def delete_tag(transport: Transport, repository: str, reference: str, tag: str) -> bool:
+    """Remove one tag, keeping the artifact and its other tags. False when absent."""
+    project, repo = _repository_path(repository)
+    path = (f"{API}/projects/{project}/repositories/{repo}/artifacts/{quote(reference, safe='')}"
+            f"/tags/{quote(tag, safe='')}")
+    response = transport.api_request("DELETE", path)
+    if response.status_code == 404:
+        return False
+    raise_for(response, f"delete Harbor tag {repository}:{tag}")
+    return True
+
+
+def _pages(transport: Transport, path: str, what: str, **params: str) -> Iterator[Any]:
+    page = 1
+    while True:
+        response = transport.api_request(
+            "GET", path, params={**params, "page": str(page), "page_size": str(PAGE_SIZE)}
+        )
+        items = _json_list(raise_for(response, what), what)
+        yield from items
+        total = int(response.headers.get("X-Total-Count") or 0)
+        if not items or page * PAGE_SIZE >= total:
+            return
+        page += 1
+
+
+def _json_list(response: Response, what: str) -> list[Any]:
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise RegistryRejectedError(f"{what}: Harbor sent a body that is not JSON") from exc
+    if not isinstance(body, list):
+        raise RegistryRejectedError(f"{what}: Harbor sent an unexpected body")
+    return body
+
+
+def list_repositories(transport: Transport, project: str) -> list[str]:
+    """Full repository names (``lib/a/b``) of a project, via the project API."""
+    what = f"list Harbor repositories of {project}"
+    return sorted(str(item["name"]) for item in
+                  _pages(transport, f"{API}/projects/{quote(project, safe='')}/repositories", what))
+
+
+def list_tags(transport: Transport, repository: str) -> dict[str, str]:
+    """``{tag: digest}`` for a repository's tagged artifacts."""
+    project, repo = _repository_path(repository)
+    what = f"list Harbor artifacts of {repository}"
+    path = f"{API}/projects/{project}/repositories/{repo}/artifacts"
+    tags: dict[str, str] = {}
+    for artifact in _pages(transport, path, what, with_tag="true"):
+        for tag in artifact.get("tags") or []:
+            tags[str(tag["name"])] = str(artifact["digest"])
+    return tags
+
+
