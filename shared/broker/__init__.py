@@ -1,0 +1,59 @@
+"""RabbitMQ: queue topology, publishing with confirms, and the consuming runtime.
+
+The only package that imports pika; everything it raises is a `shared.errors` class.
+"""
+
+from shared.broker.delivery import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+    Ack,
+    Delivery,
+    Fail,
+    Handler,
+    Outcome,
+    Retry,
+)
+from shared.broker.errors import (
+    BrokerAccessDeniedError,
+    BrokerError,
+    BrokerUnavailableError,
+    PublishRejectedError,
+    TopologyMismatchError,
+)
+from shared.broker.publisher import OutgoingMessage, Publisher
+from shared.broker.topology import (
+    QueueSpec,
+    declare_topology,
+    endpoint_topology,
+    ping,
+    queue_depths,
+)
+from shared.broker.worker import Worker
+
+__all__ = [
+    "ATTEMPT_HEADER",
+    "ERROR_HEADER",
+    "ORIGIN_HEADER",
+    "REASON_HEADER",
+    "Ack",
+    "BrokerAccessDeniedError",
+    "BrokerError",
+    "BrokerUnavailableError",
+    "Delivery",
+    "Fail",
+    "Handler",
+    "Outcome",
+    "OutgoingMessage",
+    "PublishRejectedError",
+    "Publisher",
+    "QueueSpec",
+    "Retry",
+    "TopologyMismatchError",
+    "Worker",
+    "declare_topology",
+    "endpoint_topology",
+    "ping",
+    "queue_depths",
+]

@@ -1,0 +1,67 @@
+"""What a handler sees and answers: a `Delivery` in, an `Outcome` out. Plus our headers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+#: Our own attempt counter (1 for a job's first run). The broker's `x-death`
+#: counts are not used: they change shape between versions and reset when an
+#: operator moves a message by hand.
+ATTEMPT_HEADER = "x-crossdock-attempt"
+#: The last error, on retried and parked copies.
+ERROR_HEADER = "x-crossdock-error"
+#: On parked copies: "failed" (permanent) or "exhausted" (out of attempts).
+REASON_HEADER = "x-crossdock-reason"
+#: On parked copies: the work queue to move the message back to once fixed.
+ORIGIN_HEADER = "x-crossdock-origin-queue"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message handed to a handler."""
+
+    body: bytes
+    headers: Mapping[str, Any]  # read-only
+    attempt: int  # from ATTEMPT_HEADER; 1 for the first run
+    redelivered: bool  # True when a consumer died (or stopped) holding it
+    queue: str  # the work queue it came from
+    endpoint: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Done: succeeded, skipped, or nothing to do."""
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Failed for a transient reason: run again after the next delay tier, or park
+    the message once `max_attempts` is reached."""
+
+    error: str
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Failed for a permanent reason (or undecodable): park in the failed queue now."""
+
+    error: str
+
+
+Outcome = Ack | Retry | Fail
+Handler = Callable[[Delivery], Outcome]
+
+
+def attempt_from_headers(headers: Mapping[str, Any]) -> int:
+    """Our attempt header; 1 when missing or unreadable (a hand-published message)."""
+    value: Any = headers.get(ATTEMPT_HEADER)
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    if isinstance(value, str) and value.isdecimal():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    return 1

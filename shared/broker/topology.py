@@ -1,0 +1,137 @@
+"""Per-endpoint queues: what they look like, declaring them, and looking at them.
+
+Every queue is durable and declared through the default exchange. Their
+arguments follow `settings.queue_type`:
+
+- ``quorum`` (default): ``x-queue-type: quorum``; the retry queues also carry
+  ``x-dead-letter-strategy: at-least-once`` and ``x-overflow: reject-publish``,
+  without which a quorum queue dead-letters at most once (a message expiring
+  while the work queue is unavailable would be lost).
+- ``classic``: ``x-queue-type: classic``.
+
+The queue type is not part of the queue names: switching it would otherwise
+strand the jobs waiting in the old queues without a word. RabbitMQ refuses to
+redeclare a queue with other arguments (406 PRECONDITION_FAILED), so after a
+switch the first declaration raises `TopologyMismatchError` naming the queue:
+set queue_type back, or drain and delete the endpoint's queues first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika.exceptions
+
+from shared.broker.connection import close_quietly, connect, describe, pika_errors, translate
+from shared.broker.errors import TopologyMismatchError
+from shared.queues import failed_queue, retry_queue, retry_tiers, work_queue
+from shared.settings import Settings
+
+_PRECONDITION_FAILED = 406
+_NOT_FOUND = 404
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """One queue as `declare_topology` declares it."""
+
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+
+def endpoint_topology(settings: Settings, endpoint: str) -> list[QueueSpec]:
+    """The queues of `endpoint`, in declaration order: work, retry tiers (shortest first),
+    failed. Pure; the arguments are exactly what RabbitMQ will compare on redeclare."""
+    prefix = settings.queue_prefix
+    work = work_queue(prefix, endpoint)
+    base = {"x-queue-type": settings.queue_type}
+    specs = [QueueSpec(work, dict(base))]
+    for delay in retry_tiers(settings.retry_delays):
+        arguments = {
+            **base,
+            "x-message-ttl": delay * 1000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": work,
+        }
+        if settings.queue_type == "quorum":
+            arguments["x-dead-letter-strategy"] = "at-least-once"
+            arguments["x-overflow"] = "reject-publish"
+        specs.append(QueueSpec(retry_queue(prefix, endpoint, delay), arguments))
+    specs.append(QueueSpec(failed_queue(prefix, endpoint), dict(base)))
+    return specs
+
+
+def declare_topology(connection: Any, settings: Settings, endpoint: str) -> None:
+    """Declare the queues of `endpoint` on an open `pika.BlockingConnection`. Idempotent.
+
+    Uses a short-lived channel of its own, since a refused declaration closes the
+    channel it was made on.
+
+    Raises `TopologyMismatchError` when a queue exists with other arguments,
+    `BrokerAccessDeniedError` without configure permission, and
+    `BrokerUnavailableError` when the connection fails.
+    """
+    context = f"declaring the queues of endpoint {endpoint!r}"
+    with pika_errors(context):
+        channel = connection.channel()
+    try:
+        for spec in endpoint_topology(settings, endpoint):
+            try:
+                channel.queue_declare(spec.name, durable=True, arguments=spec.arguments)
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code == _PRECONDITION_FAILED:
+                    raise _mismatch(settings, spec.name, describe(exc)) from exc
+                raise translate(exc, context) from exc
+            except pika.exceptions.AMQPError as exc:
+                raise translate(exc, context) from exc
+    finally:
+        if channel.is_open:
+            with pika_errors(context):
+                channel.close()
+
+
+def _mismatch(settings: Settings, queue: str, detail: str) -> TopologyMismatchError:
+    return TopologyMismatchError(
+        f"RabbitMQ queue {queue!r} already exists with other arguments than these "
+        f"settings declare (queue_type={settings.queue_type}; RabbitMQ said: {detail}). "
+        f"If queue_type was changed, set it back, or stop the consumers, move or drain "
+        f"the queue's messages and delete it (rabbitmqctl delete_queue {queue}) so "
+        f"crossdock can declare it again.",
+        queue=queue,
+    )
+
+
+def ping(settings: Settings) -> None:
+    """Open and close a connection: readiness check.
+
+    Raises `BrokerUnavailableError` or `BrokerAccessDeniedError`.
+    """
+    connection = connect(settings, "crossdock-ping")
+    close_quietly(connection)
+
+
+def queue_depths(settings: Settings, endpoint: str) -> dict[str, int]:
+    """Ready-message counts of `endpoint`'s queues by name (passive declares; queues
+    that do not exist are left out). Unacknowledged messages are not counted.
+
+    Raises `BrokerUnavailableError` or `BrokerAccessDeniedError`.
+    """
+    connection = connect(settings, "crossdock-queue-depths")
+    depths: dict[str, int] = {}
+    context = f"counting the messages of endpoint {endpoint!r}"
+    try:
+        with pika_errors(context):
+            channel = connection.channel()
+            for spec in endpoint_topology(settings, endpoint):
+                try:
+                    result = channel.queue_declare(spec.name, passive=True)
+                except pika.exceptions.ChannelClosedByBroker as exc:
+                    if exc.reply_code != _NOT_FOUND:
+                        raise
+                    channel = connection.channel()  # a 404 closes the channel
+                    continue
+                depths[spec.name] = int(result.method.message_count)
+    finally:
+        close_quietly(connection)
+    return depths

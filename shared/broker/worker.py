@@ -1,0 +1,302 @@
+"""The consuming runtime: deliveries in, a handler's outcome recorded, at least once.
+
+One thread (the one calling `Worker.run`) owns the connection and only does
+I/O: it receives deliveries, serves heartbeats, publishes retry and failed
+copies and acks. Handlers run in a pool of `consumer_concurrency` threads, so a
+copy that takes an hour never starves the heartbeat. A handler's outcome comes
+back to the connection thread through `add_callback_threadsafe`, where a retry
+or failed copy is published with a confirm *before* the original is acked
+(DESIGN invariant 7): killing the process at any point loses nothing, at worst
+a job runs twice.
+
+Prefetch is per consumer (quorum queues refuse channel-wide QoS): with several
+endpoints a worker may hold more deliveries than threads; the extra ones wait
+in the pool's queue, unacked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from types import MappingProxyType
+from typing import Any
+
+import pika.exceptions
+import structlog
+
+from shared.broker.connection import close_quietly, connect, pika_errors
+from shared.broker.delivery import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+    Ack,
+    Delivery,
+    Fail,
+    Handler,
+    Outcome,
+    Retry,
+    attempt_from_headers,
+)
+from shared.broker.errors import (
+    BrokerAccessDeniedError,
+    BrokerUnavailableError,
+    PublishRejectedError,
+    TopologyMismatchError,
+)
+from shared.broker.publisher import OutgoingMessage, publish_confirmed
+from shared.broker.topology import declare_topology
+from shared.queues import failed_queue, retry_queue, retry_tier, work_queue
+from shared.settings import Settings
+
+# Headers the broker sets; a copy we publish starts clean.
+_BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
+_MAX_ERROR_CHARS = 2000
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    """Consumes endpoints' work queues and runs `handler` for every delivery.
+
+    `run()` blocks until `stop()`; it reconnects with backoff after losing the
+    broker and raises only for what reconnecting cannot fix
+    (`BrokerAccessDeniedError`, or `TopologyMismatchError` for a starting endpoint).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        handler: Handler,
+        endpoints: Iterable[str] = (),
+        *,
+        name: str = "crossdock-consumer",
+        prefetch: int | None = None,
+        stop_timeout: float = 30.0,
+        max_reconnect_delay: float = 30.0,
+    ) -> None:
+        self._settings = settings
+        self._handler = handler
+        self._name = name
+        self._prefetch = prefetch or settings.consumer_concurrency
+        self._stop_timeout = stop_timeout
+        self._max_delay = max_reconnect_delay
+        self._lock = threading.Lock()
+        self._endpoints: set[str] = set()
+        self._stopping = False  # a plain flag: stop() must be safe in a signal handler
+        self._connection: Any = None
+        # Owned by the connection thread:
+        self._channel: Any = None
+        self._confirm_channel: Any = None
+        self._consumers: dict[str, tuple[str, str]] = {}  # consumer tag -> (endpoint, queue)
+        self._consuming = False  # this connection got as far as consuming
+        self._in_flight: dict[int, Delivery] = {}  # delivery tag -> delivery
+        self._pool = ThreadPoolExecutor(settings.consumer_concurrency, "crossdock-handler")
+        for endpoint in endpoints:
+            self.add_endpoint(endpoint)
+
+    @property
+    def endpoints(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._endpoints)
+
+    def add_endpoint(self, endpoint: str) -> None:
+        """Start consuming `endpoint`'s work queue (declared first). Any thread may call it."""
+        work_queue(self._settings.queue_prefix, endpoint)  # rejects an unusable name now
+        with self._lock:
+            self._endpoints.add(endpoint)
+            connection = self._connection
+        if connection is not None:
+            # If it is closing, the next connection consumes every endpoint anyway.
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.add_callback_threadsafe(self._consume_new_endpoints)
+
+    def stop(self) -> None:
+        """Ask `run()` to stop: no new deliveries, in-flight handlers get `stop_timeout`
+        seconds to finish, then their messages are requeued. Safe in a signal handler."""
+        self._stopping = True
+
+    def run(self) -> None:
+        """Consume until `stop()`. Raises `BrokerAccessDeniedError`, `TopologyMismatchError`."""
+        delay = 1.0
+        try:
+            while not self._stopping:
+                try:
+                    self._serve()
+                    return
+                except BrokerUnavailableError as exc:
+                    if self._stopping:
+                        return
+                    if self._consuming:
+                        delay = 1.0  # a fresh loss, not another failed reconnect
+                    log.warning("broker connection lost, reconnecting", error=str(exc), delay=delay)
+                self._sleep(delay)
+                delay = min(delay * 2, self._max_delay)
+        finally:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _serve(self) -> None:
+        """One connection's life: connect, consume until stopping, drain, close."""
+        self._consuming = False
+        connection = connect(self._settings, self._name)
+        self._consumers, self._in_flight = {}, {}
+        try:
+            with pika_errors("consuming"):
+                self._channel = connection.channel()
+                self._channel.basic_qos(prefetch_count=self._prefetch)
+                self._channel.add_on_cancel_callback(self._on_cancelled)
+                self._confirm_channel = connection.channel()
+                self._confirm_channel.confirm_delivery()
+                with self._lock:
+                    self._connection = connection
+                self._consume_new_endpoints(starting=True)
+                self._consuming = True
+                log.info("consuming", endpoints=sorted(self.endpoints))
+                while not self._stopping:
+                    connection.process_data_events(time_limit=0.2)
+                self._drain(connection)
+        finally:
+            with self._lock:
+                self._connection = None
+            close_quietly(connection)
+
+    def _consume_new_endpoints(self, starting: bool = False) -> None:
+        """Connection thread: declare and consume endpoints not consumed yet."""
+        consumed = {endpoint for endpoint, _queue in self._consumers.values()}
+        for endpoint in sorted(self.endpoints - consumed):
+            queue = work_queue(self._settings.queue_prefix, endpoint)
+            try:
+                declare_topology(self._channel.connection, self._settings, endpoint)
+            except (TopologyMismatchError, BrokerAccessDeniedError) as exc:
+                if starting:
+                    raise
+                log.error("cannot consume endpoint", endpoint=endpoint, queue=queue, error=str(exc))
+                continue
+            with pika_errors(f"consuming {queue!r}"):
+                tag = self._channel.basic_consume(queue, self._on_message)
+            self._consumers[tag] = (endpoint, queue)
+            if not starting:
+                log.info("consuming endpoint", endpoint=endpoint, queue=queue)
+
+    def _on_cancelled(self, frame: Any) -> None:
+        """The broker cancelled a consumer (its queue was deleted): declare and consume again."""
+        endpoint, queue = self._consumers.pop(frame.method.consumer_tag, (None, None))
+        log.warning("consumer cancelled by the broker", endpoint=endpoint, queue=queue)
+        self._channel.connection.call_later(5, self._consume_new_endpoints)
+
+    def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
+        if self._stopping:
+            channel.basic_nack(method.delivery_tag, requeue=True)
+            return
+        headers = MappingProxyType(dict(properties.headers or {}))
+        endpoint, queue = self._consumers[method.consumer_tag]
+        delivery = Delivery(
+            body=body,
+            headers=headers,
+            attempt=attempt_from_headers(headers),
+            redelivered=bool(method.redelivered),
+            queue=queue,
+            endpoint=endpoint,
+            message_id=properties.message_id,
+        )
+        self._in_flight[method.delivery_tag] = delivery
+        self._pool.submit(self._handle, channel.connection, method.delivery_tag, delivery)
+
+    def _handle(self, connection: Any, tag: int, delivery: Delivery) -> None:
+        """Pool thread: run the handler, hand the outcome to the connection thread."""
+        with structlog.contextvars.bound_contextvars(
+            endpoint=delivery.endpoint, queue=delivery.queue, message_id=delivery.message_id
+        ):
+            if connection.is_closed:
+                log.info("connection lost before the handler ran; the broker redelivers")
+                return
+            outcome = self._run_handler(delivery)
+            try:
+                connection.add_callback_threadsafe(partial(self._settle, tag, outcome))
+            except pika.exceptions.AMQPError:
+                log.warning("connection lost before the outcome was recorded; "
+                            "the broker redelivers the message", outcome=type(outcome).__name__)
+
+    def _run_handler(self, delivery: Delivery) -> Outcome:
+        try:
+            outcome = self._handler(delivery)
+        except Exception as exc:
+            log.exception("handler raised, retrying the message")
+            return Retry(f"{type(exc).__name__}: {exc}")
+        if not isinstance(outcome, Ack | Retry | Fail):
+            log.error("handler returned no outcome, retrying the message", result=repr(outcome))
+            return Retry(f"handler returned {outcome!r}")
+        return outcome
+
+    def _settle(self, tag: int, outcome: Outcome) -> None:
+        """Connection thread: record the outcome durably, then ack."""
+        delivery = self._in_flight.pop(tag, None)
+        if delivery is None:
+            return  # requeued at stop, or from a previous connection
+        bound = log.bind(endpoint=delivery.endpoint, message_id=delivery.message_id)
+        if not isinstance(outcome, Ack):
+            try:
+                self._publish_outcome(delivery, outcome)
+            except PublishRejectedError as exc:
+                bound.error("could not record the outcome, requeueing", error=str(exc))
+                with pika_errors("requeueing"):
+                    self._channel.basic_nack(tag, requeue=True)
+                return
+        with pika_errors("acking"):
+            self._channel.basic_ack(tag)
+
+    def _publish_outcome(self, delivery: Delivery, outcome: Retry | Fail) -> None:
+        prefix, endpoint = self._settings.queue_prefix, delivery.endpoint
+        headers = {k: v for k, v in delivery.headers.items() if not k.startswith(_BROKER_HEADERS)}
+        headers[ERROR_HEADER] = outcome.error[:_MAX_ERROR_CHARS]
+        delay = None
+        if isinstance(outcome, Retry):
+            delay = retry_tier(
+                delivery.attempt, self._settings.retry_delays, self._settings.max_attempts
+            )
+        if delay is not None:
+            target = retry_queue(prefix, endpoint, delay)
+            headers[ATTEMPT_HEADER] = delivery.attempt + 1
+        else:
+            target = failed_queue(prefix, endpoint)
+            headers[ATTEMPT_HEADER] = delivery.attempt
+            headers[REASON_HEADER] = "failed" if isinstance(outcome, Fail) else "exhausted"
+            headers[ORIGIN_HEADER] = delivery.queue
+        message = OutgoingMessage(target, delivery.body, headers, delivery.message_id)
+        try:
+            publish_confirmed(self._confirm_channel, message)
+        except PublishRejectedError as exc:
+            if not exc.unroutable:
+                raise
+            declare_topology(self._channel.connection, self._settings, endpoint)
+            publish_confirmed(self._confirm_channel, message)
+        if delay is None:
+            log.warning("message parked", endpoint=endpoint, queue=target,
+                        attempt=delivery.attempt, error=outcome.error)
+        else:
+            log.info("message scheduled for retry", endpoint=endpoint, queue=target,
+                     attempt=delivery.attempt, delay=delay, error=outcome.error)
+
+    def _drain(self, connection: Any) -> None:
+        """Stop consuming, let in-flight handlers finish, requeue what is left."""
+        for consumer_tag in list(self._consumers):
+            self._channel.basic_cancel(consumer_tag)  # pika requeues undispatched deliveries
+        deadline = time.monotonic() + self._stop_timeout
+        while self._in_flight and time.monotonic() < deadline:
+            connection.process_data_events(time_limit=0.1)
+        if self._in_flight:
+            log.warning("stop timeout, requeueing in-flight messages", count=len(self._in_flight))
+            for delivery_tag in list(self._in_flight):
+                self._channel.basic_nack(delivery_tag, requeue=True)
+            self._in_flight.clear()
+        log.info("stopped consuming")
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+

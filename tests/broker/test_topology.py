@@ -1,0 +1,138 @@
+"""Queue topology on the real broker: arguments, idempotence, a switched queue type."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pika
+import pytest
+
+from shared.broker import (
+    BrokerAccessDeniedError,
+    BrokerUnavailableError,
+    TopologyMismatchError,
+    declare_topology,
+    ping,
+    queue_depths,
+)
+from shared.queues import failed_queue, retry_queue, work_queue
+
+
+def redeclare(broker: Any, name: str, arguments: dict[str, object]) -> int | None:
+    """Redeclare `name` with `arguments`: None if RabbitMQ agrees, else the reply code."""
+    channel = broker.channel()
+    try:
+        channel.queue_declare(name, durable=True, arguments=arguments)
+    except pika.exceptions.ChannelClosedByBroker as exc:
+        return int(exc.reply_code)
+    channel.close()
+    return None
+
+
+def test_quorum_queues_carry_ttl_dead_lettering_and_safe_overflow(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    work = work_queue(settings.queue_prefix, endpoint)
+
+    declare_topology(broker.connection, settings, endpoint)
+    declare_topology(broker.connection, settings, endpoint)  # idempotent
+
+    quorum = {"x-queue-type": "quorum"}
+    assert redeclare(broker, work, quorum) is None
+    assert redeclare(broker, failed_queue(settings.queue_prefix, endpoint), quorum) is None
+    for delay in (1, 2):
+        retry = retry_queue(settings.queue_prefix, endpoint, delay)
+        expected = {
+            **quorum,
+            "x-message-ttl": delay * 1000,
+            "x-dead-letter-exchange": "",
+            "x-dead-letter-routing-key": work,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+        }
+        assert redeclare(broker, retry, expected) is None
+        assert redeclare(broker, retry, {**expected, "x-message-ttl": 999}) == 406
+        at_most_once = {**expected, "x-dead-letter-strategy": "at-most-once"}
+        assert redeclare(broker, retry, at_most_once) == 406
+    assert redeclare(broker, work, {"x-queue-type": "classic"}) == 406
+
+
+def test_classic_queues_are_durable_classic_queues(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), queue_type="classic")
+    work = work_queue(settings.queue_prefix, endpoint)
+
+    declare_topology(broker.connection, settings, endpoint)
+
+    assert redeclare(broker, work, {"x-queue-type": "classic"}) is None
+    retry = retry_queue(settings.queue_prefix, endpoint, 2)
+    expected = {
+        "x-queue-type": "classic",
+        "x-message-ttl": 2000,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": work,
+    }
+    assert redeclare(broker, retry, expected) is None
+    assert redeclare(broker, retry, {**expected, "x-overflow": "reject-publish"}) == 406
+    assert redeclare(broker, work, {"x-queue-type": "quorum"}) == 406
+
+
+@pytest.mark.parametrize(("before", "after"), [("quorum", "classic"), ("classic", "quorum")])
+def test_switching_queue_type_names_the_queue_and_the_fix(
+    broker, before: str, after: str
+) -> None:
+    endpoint = broker.endpoint()
+    declare_topology(broker.connection, broker.settings((endpoint,), queue_type=before), endpoint)
+    switched = broker.settings(queue_type=after)
+
+    with pytest.raises(TopologyMismatchError) as caught:
+        declare_topology(broker.connection, switched, endpoint)
+
+    work = work_queue(switched.queue_prefix, endpoint)
+    assert caught.value.queue == work
+    message = str(caught.value)
+    assert repr(work) in message
+    assert f"queue_type={after}" in message
+    assert "delete_queue" in message
+    assert broker.connection.is_open  # only the declaring channel was closed
+
+
+def test_queue_depths_counts_ready_messages(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    assert queue_depths(settings, endpoint) == {}  # nothing declared yet
+
+    declare_topology(broker.connection, settings, endpoint)
+    channel = broker.channel()
+    channel.basic_publish("", failed_queue(settings.queue_prefix, endpoint), b"x")
+    channel.close()
+
+    depths = queue_depths(settings, endpoint)
+    assert list(depths) == [
+        work_queue(settings.queue_prefix, endpoint),
+        retry_queue(settings.queue_prefix, endpoint, 1),
+        retry_queue(settings.queue_prefix, endpoint, 2),
+        failed_queue(settings.queue_prefix, endpoint),
+    ]
+    assert broker.depth(failed_queue(settings.queue_prefix, endpoint)) == 1
+
+
+def test_ping_succeeds_against_a_running_broker(broker) -> None:
+    ping(broker.settings())
+
+
+def test_ping_fails_fast_and_clearly_when_nothing_listens(broker) -> None:
+    settings = broker.settings(amqp_url="amqp://guest:secret@127.0.0.1:1/%2F")
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailableError) as caught:
+        ping(settings)
+    assert time.monotonic() - started < 2
+    assert "127.0.0.1:1" in str(caught.value)
+    assert "secret" not in str(caught.value)
+
+
+def test_wrong_credentials_are_access_denied_not_unavailable(broker) -> None:
+    settings = broker.settings(amqp_url=broker.amqp_url.replace("guest:guest", "guest:wrong"))
+    with pytest.raises(BrokerAccessDeniedError, match="password"):
+        ping(settings)

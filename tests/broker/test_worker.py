@@ -1,0 +1,320 @@
+"""The consuming runtime against the real broker (tiers of 1 s and 2 s, heartbeat 1 s)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from shared.broker import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+    Ack,
+    BrokerAccessDeniedError,
+    Delivery,
+    Fail,
+    Outcome,
+    Publisher,
+    Retry,
+    TopologyMismatchError,
+    Worker,
+    declare_topology,
+)
+from shared.messages import MessageDecodeError, decode
+from shared.queues import failed_queue, retry_queue, work_queue
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def publish(settings, *jobs) -> None:
+    publisher = Publisher(settings)
+    try:
+        publisher.publish_jobs(list(jobs))
+    finally:
+        publisher.close()
+
+
+def test_an_acked_job_leaves_the_queue(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    job = broker.job(endpoint, job_id=5)
+    publish(settings, job)
+    handler = broker.recorder(Ack())
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        _at, delivery = handler.next()
+
+    assert decode(delivery.body) == job
+    assert (delivery.attempt, delivery.redelivered) == (1, False)
+    assert delivery.endpoint == endpoint
+    assert delivery.queue == work_queue(settings.queue_prefix, endpoint)
+    assert delivery.message_id == "5"
+    assert broker.depth(delivery.queue) == 0
+
+
+@pytest.mark.parametrize("queue_type", ["quorum", "classic"])
+def test_a_retry_waits_in_the_tier_and_comes_back_with_the_next_attempt(
+    broker, queue_type: str
+) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), queue_type=queue_type)
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Retry("registry answered 503"), Ack())
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        first_at, first = handler.next()
+        second_at, second = handler.next(timeout=5)
+
+    assert (first.attempt, second.attempt) == (1, 2)
+    assert second_at - first_at >= 0.9  # the first tier is 1 s
+    assert second.headers[ERROR_HEADER] == "registry answered 503"
+    assert second.body == first.body
+    assert second.message_id == first.message_id
+    assert "x-death" not in first.headers  # the copy we publish starts clean
+
+
+def test_when_attempts_run_out_the_job_is_parked(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), max_attempts=2)
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Retry("still down"))
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        handler.next()
+        handler.next(timeout=5)
+        _method, properties, body = broker.get(failed_queue(settings.queue_prefix, endpoint))
+
+    assert properties.headers[ATTEMPT_HEADER] == 2
+    assert properties.headers[REASON_HEADER] == "exhausted"
+    assert properties.headers[ERROR_HEADER] == "still down"
+    assert properties.headers[ORIGIN_HEADER] == work_queue(settings.queue_prefix, endpoint)
+    assert properties.delivery_mode == 2
+    assert decode(body).endpoint == endpoint
+    assert handler.deliveries.empty()
+
+
+def test_a_permanent_failure_is_parked_at_once(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Fail("403 Forbidden"))
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        handler.next()
+        _method, properties, _body = broker.get(failed_queue(settings.queue_prefix, endpoint))
+
+    assert properties.headers[REASON_HEADER] == "failed"
+    assert properties.headers[ATTEMPT_HEADER] == 1
+    assert broker.depth(retry_queue(settings.queue_prefix, endpoint, 1)) == 0
+
+
+def test_an_undecodable_body_is_parked_by_the_handler(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publisher = Publisher(settings)
+    publisher.ensure_endpoint(endpoint)
+    publisher.publish(work_queue(settings.queue_prefix, endpoint), b"\x00not json")
+    publisher.close()
+
+    def handler(delivery: Delivery) -> Outcome:
+        try:
+            decode(delivery.body)
+        except MessageDecodeError as exc:
+            return Fail(str(exc))
+        return Ack()
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        _method, properties, body = broker.get(failed_queue(settings.queue_prefix, endpoint))
+
+    assert body == b"\x00not json"
+    assert "not JSON" in properties.headers[ERROR_HEADER]
+
+
+def test_an_exception_in_the_handler_is_logged_and_retried(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(RuntimeError("bug"), Ack())
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        handler.next()
+        _at, second = handler.next(timeout=5)
+
+    assert second.attempt == 2
+    assert second.headers[ERROR_HEADER] == "RuntimeError: bug"
+
+
+def test_a_handler_longer_than_the_heartbeat_keeps_the_connection(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))  # heartbeat=1: ~2-3 s of silence drops it
+    publish(settings, broker.job(endpoint))
+    finished = threading.Event()
+
+    def slow(delivery: Delivery) -> Outcome:
+        time.sleep(4)
+        finished.set()
+        return Ack()
+
+    handler = broker.recorder(slow)
+    with broker.running(Worker(settings, handler, [endpoint], stop_timeout=10)):
+        handler.next()
+        assert finished.wait(10)
+        broker.wait_for(lambda: broker.depth(work_queue(settings.queue_prefix, endpoint)) == 0)
+        time.sleep(0.3)  # a dropped connection would redeliver now
+    assert handler.deliveries.empty()
+    assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 0
+
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from shared.broker import Worker
+    from shared.settings import Settings
+
+    def handler(delivery):
+        print("HANDLING", flush=True)
+        time.sleep(60)
+
+    settings = Settings(amqp_url=sys.argv[1], queue_prefix=sys.argv[2],
+                        retry_delays=(1, 2), max_attempts=3)
+    Worker(settings, handler, [sys.argv[3]]).run()
+    """
+)
+
+
+def test_a_killed_worker_message_is_redelivered(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publish(settings, broker.job(endpoint))
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, settings.amqp_url, settings.queue_prefix, endpoint],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    try:
+        assert child.stdout is not None
+        for line in child.stdout:  # the child's own log lines come first
+            if line.startswith("HANDLING"):
+                break
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(10)
+        if child.stdout is not None:
+            child.stdout.close()
+
+    handler = broker.recorder(Ack())
+    with broker.running(Worker(settings, handler, [endpoint])):
+        _at, delivery = handler.next()
+    assert delivery.redelivered
+    assert delivery.attempt == 1
+
+
+def test_an_endpoint_added_while_running_is_consumed(broker) -> None:
+    first, second = broker.endpoint(), broker.endpoint()
+    settings = broker.settings((first, second))
+    handler = broker.recorder(Ack())
+    worker = Worker(settings, handler, [first])
+
+    with broker.running(worker):
+        publish(settings, broker.job(second))
+        adder = threading.Thread(target=worker.add_endpoint, args=(second,))
+        adder.start()
+        adder.join()
+        _at, delivery = handler.next()
+
+    assert delivery.endpoint == second
+    assert worker.endpoints == {first, second}
+
+
+def test_stop_lets_in_flight_handlers_finish(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publish(settings, broker.job(endpoint))
+    release = threading.Event()
+
+    def waiting(delivery: Delivery) -> Outcome:
+        release.wait(5)
+        return Ack()
+
+    handler = broker.recorder(waiting)
+    worker = Worker(settings, handler, [endpoint], stop_timeout=5)
+    with broker.running(worker) as thread:
+        handler.next()
+        worker.stop()
+        time.sleep(0.3)
+        assert thread.is_alive()  # waiting for the handler
+        release.set()
+    assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 0
+
+
+def test_handlers_past_the_stop_timeout_are_requeued_and_their_outcome_dropped(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publish(settings, broker.job(endpoint))
+    release, done = threading.Event(), threading.Event()
+
+    def stuck(delivery: Delivery) -> Outcome:
+        release.wait(5)
+        done.set()
+        return Fail("too late")
+
+    handler = broker.recorder(stuck)
+    worker = Worker(settings, handler, [endpoint], stop_timeout=0.3)
+    with broker.running(worker):
+        handler.next()
+    release.set()
+    assert done.wait(5)
+    time.sleep(0.2)
+
+    assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 1
+    assert broker.depth(failed_queue(settings.queue_prefix, endpoint)) == 0
+
+
+def test_the_worker_reconnects_after_losing_the_broker(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    name = f"crossdock-test-worker-{uuid.uuid4().hex[:8]}"
+    handler = broker.recorder(Ack())
+    worker = Worker(settings, handler, [endpoint], name=name)
+
+    with broker.running(worker):
+        publish(settings, broker.job(endpoint, job_id=1))
+        handler.next()
+        assert broker.close_connections(name) == 1
+        publish(settings, broker.job(endpoint, job_id=2))
+        _at, delivery = handler.next(timeout=10)
+
+    assert decode(delivery.body).job_id == 2
+
+
+def test_stop_interrupts_reconnect_attempts_to_an_unreachable_broker(broker) -> None:
+    settings = broker.settings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F")
+    worker = Worker(settings, broker.recorder(Ack()), ["anything"])
+    with broker.running(worker, join_timeout=2):
+        time.sleep(0.5)
+
+
+def test_refused_credentials_stop_the_worker(broker) -> None:
+    settings = broker.settings(amqp_url=broker.amqp_url.replace("guest:guest", "guest:wrong"))
+    worker = Worker(settings, broker.recorder(Ack()), ["anything"])
+    with pytest.raises(BrokerAccessDeniedError), broker.running(worker) as thread:
+        thread.join(5)
+
+
+def test_a_switched_queue_type_stops_the_worker_with_our_error(broker) -> None:
+    endpoint = broker.endpoint()
+    classic = broker.settings((endpoint,), queue_type="classic")
+    declare_topology(broker.connection, classic, endpoint)
+    worker = Worker(broker.settings(), broker.recorder(Ack()), [endpoint])
+    with pytest.raises(TopologyMismatchError, match="delete_queue"), broker.running(worker) as t:
+        t.join(5)
