@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import click
 
+from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
 from cli.errors import run_guarded
 from shared.logging import configure_logging
@@ -27,6 +28,7 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
 
 cli.add_command(copy_command)
 cli.add_command(sync_command)
+cli.add_command(consumer_command)
 
 
 def main() -> None:

@@ -163,6 +163,7 @@ class CopyEngine:
     def _put(self, blob_copy: BlobCopy, manifest: Manifest, reference: str) -> None:
         """PUT a manifest; on a missing blob, re-check the blobs once (errors table)."""
         dst, repo = blob_copy.destination, blob_copy.destination_repository
+        blob_copy.emit(CopyEvent("put", repo, digest=manifest.digest, reference=reference))
         try:
             dst.put_manifest(repo, reference, manifest)
         except RegistryRejectedError as exc:

@@ -2,7 +2,9 @@
 
 The CLI draws progress from these events; a consumer writes a job's log from
 them. Byte counts come as `progress` events, everything worth a log line as a
-`log` event.
+`log` event, and every manifest about to be written as a `put` event (sent
+before the PUT, so a consumer can record the write before the destination
+registry notifies anyone of it).
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 class CopyEvent:
     """One thing that happened during a copy."""
 
-    kind: str  # "log" or "progress"
+    kind: str  # "log", "progress" or "put"
     repository: str
     message: str = ""
     digest: str | None = None
+    reference: str | None = None  # "put": the tag or digest being written
     nbytes: int = 0
     level: str = "info"
 

@@ -231,3 +231,23 @@ def delete_manifest(transport: Transport, repository: str, digest: str) -> bool:
             code=error.code,
         )
     raise error
+
+
+def delete_tag_reference(transport: Transport, repository: str, tag: str) -> bool:
+    """Delete one tag where the registry allows it (OCI spec, Distribution 3).
+
+    True when the tag is gone (202, or already absent); False when the registry
+    can't delete a tag alone (Distribution 2.8 answers 400, Harbor 400
+    UNSUPPORTED), so the caller must use another way.
+    """
+    response = transport.request(
+        "DELETE",
+        _path(repository, tag),
+        scopes=(repository_scope(repository, "delete"),),
+    )
+    response.close()
+    if response.status_code in (200, 202, 204, 404):
+        return True
+    if response.status_code in (400, 405):
+        return False
+    raise error_for(response, f"DELETE tag {repository}:{tag}")

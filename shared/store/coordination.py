@@ -94,20 +94,24 @@ class CoordinationStore(StoreBase):
         registry: str,
         repository: str,
         tag: str | None,
-        digest: str,
+        digest: str | None,
         origin: str | None = None,
     ) -> bool:
         """Did crossdock itself write this into ``registry`` (from ``origin``, when given)?
 
-        See the module docstring for how tags are compared.
+        See the module docstring for how tags are compared. Without a digest (a
+        tag delete event), any write of that tag matches.
         """
+        if tag is None and digest is None:
+            raise ValueError("is_echo needs a tag or a digest")
         query = (
             select(writes.c.id)
             .where(writes.c.registry == normalize_registry(registry))
             .where(writes.c.repository == repository)
-            .where(writes.c.digest == digest)
             .limit(1)
         )
+        if digest is not None:
+            query = query.where(writes.c.digest == digest)
         if tag is not None:
             query = query.where(writes.c.tag == tag)
         if origin is not None:

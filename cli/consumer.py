@@ -1,0 +1,29 @@
+"""`crossdock consumer`: run a queue consumer."""
+
+from __future__ import annotations
+
+import click
+
+from cli.errors import run_guarded
+from shared.settings import Settings
+from shared.store import open_store
+
+
+@click.command("consumer")
+@click.option("--endpoint", "endpoints", multiple=True, metavar="NAME",
+              help="Consume only this endpoint's queue (repeatable). Default: every endpoint, "
+                   "including those added later.")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Port for /metrics (default: setting consumer_metrics_port; 0: off).")
+@click.pass_obj
+def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
+                     metrics_port: int | None) -> None:
+    """Copy and delete images as the queues say, until SIGTERM."""
+    from consumers.service import ConsumerService
+
+    store = run_guarded(lambda: open_store(settings))
+    service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
+    try:
+        run_guarded(lambda: service.run(metrics_port=metrics_port))
+    finally:
+        store.close()

@@ -1,0 +1,172 @@
+"""What each kind of job does. Events are hints; these reconcile state instead
+(DESIGN invariant 2): re-read the source now, make the endpoint match.
+
+Each handler returns a `JobOutcome` (succeeded or skipped) or raises an error
+of the tree: transient errors are retried, permanent ones fail the job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from consumers.context import HarborProjects, JobContext, JobOutcome
+from shared.copy.engine import CopyOptions
+from shared.copy.events import short_digest
+from shared.errors import NotFoundError
+from shared.filters import NameFilter, passes
+from shared.messages import JobAction as MessageAction
+from shared.messages import JobMessage
+from shared.registry import RegistryClient, harbor
+from shared.registry.manifests import delete_tag_reference
+from shared.store import FilterDecision, JobAction, JobRecord, JobStatus, NewJob, RuleFilter
+
+Publish = Callable[[list[JobMessage]], None]
+
+
+def rule_filters(filters: tuple[RuleFilter, ...]) -> list[NameFilter]:
+    return [NameFilter(f.pattern, excludes=f.decision == FilterDecision.EXCLUDES)
+            for f in filters]
+
+
+class JobHandlers:
+    """Replicate, delete and sync, sharing the copy engine and the Harbor project cache."""
+
+    def __init__(self, copy_options: CopyOptions, publish: Publish) -> None:
+        self._copy_options = copy_options
+        self._publish = publish
+        self._harbor_projects = HarborProjects()
+
+    def run(self, ctx: JobContext) -> JobOutcome:
+        action = ctx.job.action
+        if action == JobAction.REPLICATE:
+            return self.replicate(ctx)
+        if action == JobAction.DELETE:
+            return self.delete(ctx)
+        return self.sync(ctx)
+
+    # -- replicate -------------------------------------------------------------------
+
+    def replicate(self, ctx: JobContext) -> JobOutcome:
+        job, src, dst = ctx.job, ctx.source_client, ctx.endpoint_client
+        dst_repo = ctx.destination_repository
+        if job.tag is not None:
+            reference = job.tag
+            if src.head_manifest(job.repository, job.tag) is None:
+                return JobOutcome(JobStatus.SKIPPED, f"tag {job.tag} is gone at the source")
+        else:
+            assert job.digest is not None
+            reference = job.digest
+            try:
+                manifest = src.get_manifest(job.repository, job.digest)
+            except NotFoundError:
+                return JobOutcome(JobStatus.SKIPPED, "digest is gone at the source")
+            if manifest.subject is None:
+                # Index children come with their index, images with their tags.
+                return JobOutcome(JobStatus.SKIPPED,
+                                  "untagged manifest that refers to nothing: nothing to do")
+        if ctx.endpoint_is_harbor:
+            self._harbor_projects.ensure(ctx, dst_repo)
+        try:
+            result = ctx.engine.copy(src, job.repository, reference, dst, dst_repo,
+                                     tag=job.tag, on_event=ctx.on_event,
+                                     options=ctx.copy_options(self._copy_options))
+        except NotFoundError as exc:
+            if src.head_manifest(job.repository, reference) is None:
+                return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
+            raise
+        if result.status == "skipped" and not any(r.status == "copied" for r in result.referrers):
+            return JobOutcome(JobStatus.SKIPPED, result.reason)
+        return JobOutcome(JobStatus.SUCCEEDED, f"copied {result.destination}",
+                          result.total_bytes_uploaded)
+
+    # -- delete ----------------------------------------------------------------------
+
+    def delete(self, ctx: JobContext) -> JobOutcome:
+        if not ctx.rule.replicate_deletes:
+            return JobOutcome(JobStatus.SKIPPED, "the rule does not replicate deletes")
+        if ctx.job.digest is not None:
+            return self._delete_digest(ctx, ctx.job.digest)
+        assert ctx.job.tag is not None
+        return self._delete_tag(ctx, ctx.job.tag)
+
+    def _delete_digest(self, ctx: JobContext, digest: str) -> JobOutcome:
+        src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
+        if src.head_manifest(ctx.job.repository, digest) is not None:
+            return JobOutcome(JobStatus.SKIPPED, "the source still has this digest")
+        if dst.head_manifest(dst_repo, digest) is None:
+            # Distribution sends blob deletes in this shape too: nothing to do.
+            return JobOutcome(JobStatus.SKIPPED, "not at the endpoint")
+        ctx.record_write(dst_repo, None, digest)
+        dst.delete_manifest(dst_repo, digest)
+        return JobOutcome(JobStatus.SUCCEEDED, f"deleted {dst_repo}@{short_digest(digest)}")
+
+    def _delete_tag(self, ctx: JobContext, tag: str) -> JobOutcome:
+        """Remove one tag at the endpoint and no other tag the source still has."""
+        src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
+        if src.head_manifest(ctx.job.repository, tag) is not None:
+            return JobOutcome(JobStatus.SKIPPED, f"the source has tag {tag} again")
+        current = dst.head_manifest(dst_repo, tag)
+        if current is None:
+            return JobOutcome(JobStatus.SKIPPED, f"tag {tag} is not at the endpoint")
+        ctx.record_write(dst_repo, tag, current.digest)
+        if ctx.endpoint_is_harbor:
+            harbor.delete_tag(dst.transport, dst_repo, current.digest, tag)
+            return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag} (Harbor API)")
+        if delete_tag_reference(dst.transport, dst_repo, tag):
+            return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag}")
+        # Distribution 2.8 can't delete a tag alone: delete the digest, then put
+        # back the endpoint's other tags on it that the source still has there.
+        manifest = dst.get_manifest(dst_repo, current.digest)
+        keep = [other for other in dst.tags(dst_repo) if other != tag
+                and _digest_of(dst, dst_repo, other) == current.digest
+                and _digest_of(src, ctx.job.repository, other) == current.digest]
+        for other in keep:
+            ctx.record_write(dst_repo, other, current.digest)
+        dst.delete_manifest(dst_repo, current.digest)
+        for other in keep:
+            dst.put_manifest(dst_repo, other, manifest)
+        kept = f", kept {', '.join(keep)}" if keep else ""
+        return JobOutcome(JobStatus.SUCCEEDED,
+                          f"deleted tag {dst_repo}:{tag} by its digest{kept}")
+
+    # -- sync ------------------------------------------------------------------------
+
+    def sync(self, ctx: JobContext) -> JobOutcome:
+        """List the rule's project at the source and queue one replicate job per tag."""
+        rule, src = ctx.rule, ctx.source_client
+        if ctx.source_is_harbor:
+            repositories = harbor.list_repositories(src.transport, rule.project)
+        else:
+            prefix = rule.project + "/"
+            repositories = sorted(name for name in src.catalog() if name.startswith(prefix))
+        repo_filters, tag_filters = rule_filters(rule.repo_filters), rule_filters(rule.tag_filters)
+        specs = [
+            NewJob(rule_id=rule.id, endpoint_id=ctx.endpoint.id, source_id=ctx.source.id,
+                   repository=repository, action=JobAction.REPLICATE, tag=tag,
+                   execution_id=ctx.job.execution_id)
+            for repository in repositories if passes(repo_filters, repository)
+            for tag in src.tags(repository) if passes(tag_filters, tag)
+        ]
+        jobs = ctx.store.create_jobs(specs)
+        try:
+            self._publish([job_message(job, ctx.endpoint.name) for job in jobs])
+        except Exception as exc:
+            ctx.store.mark_publish_failed([job.id for job in jobs], str(exc))
+            raise
+        return JobOutcome(JobStatus.SUCCEEDED,
+                          f"queued {len(jobs)} images from {len(repositories)} repositories")
+
+
+def job_message(job: JobRecord, endpoint_name: str) -> JobMessage:
+    """The queue message for a recorded job."""
+    return JobMessage(
+        job_id=job.id, action=MessageAction(job.action.value), rule_id=job.rule_id,
+        endpoint_id=job.endpoint_id, endpoint=endpoint_name, source_id=job.source_id,
+        repository=job.repository, tag=job.tag, digest=job.digest,
+        execution_id=job.execution_id, created_at=job.created_at,
+    )
+
+
+def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:
+    head = client.head_manifest(repository, tag)
+    return head.digest if head else None

@@ -1,0 +1,197 @@
+"""`JobRunner`: one delivery in, one job run, one durable outcome out.
+
+The broker's worker calls it on a pool thread for every message. It records
+everything in the store *before* answering (the worker then publishes a retry
+or parked copy with a confirm, and only then acks: DESIGN invariant 7), binds
+the job to every log line, writes the job's own log, and ends each attempt
+with one canonical log line.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import structlog
+
+from consumers.context import JobContext, JobOutcome
+from consumers.handlers import JobHandlers
+from consumers.leases import LeaseKeeper
+from consumers.metrics import ConsumerMetrics
+from consumers.registries import RegistryDirectory
+from shared.broker import Ack, Delivery, Fail, Outcome, Retry
+from shared.copy.engine import CopyEngine
+from shared.copy.events import CopyEvent
+from shared.errors import CrossdockError, PermanentError, TransientError
+from shared.messages import JobMessage, MessageDecodeError, decode
+from shared.queues import format_delay, retry_tier
+from shared.registry.manifests import is_digest
+from shared.settings import Settings
+from shared.store import (
+    JobAction,
+    JobRecord,
+    JobStatus,
+    RecordNotFoundError,
+    Store,
+    repository_lease_key,
+)
+
+log = structlog.get_logger("crossdock.consumer")
+
+
+class JobRunner:
+    """The worker's handler: decode, check, lease, run, record."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        directory: RegistryDirectory,
+        handlers: JobHandlers,
+        engine: CopyEngine,
+        metrics: ConsumerMetrics,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._directory = directory
+        self._handlers = handlers
+        self._engine = engine
+        self._metrics = metrics
+        self.stopping = threading.Event()
+        self._leases = LeaseKeeper(store, self.stopping)
+        self._who = f"{socket.gethostname()}:{os.getpid()}"
+
+    def __call__(self, delivery: Delivery) -> Outcome:
+        try:
+            message = decode(delivery.body)
+        except MessageDecodeError as exc:
+            self._metrics.undecodable.inc()
+            log.error("undecodable message, parked", error=str(exc), queue=delivery.queue)
+            return Fail(f"undecodable message: {exc}")
+        with structlog.contextvars.bound_contextvars(
+            job_id=message.job_id, rule_id=message.rule_id, endpoint=message.endpoint,
+            repository=message.repository, tag=message.tag, digest=message.digest,
+            action=message.action.value, attempt=delivery.attempt,
+        ):
+            try:
+                return self._run(message, delivery)
+            except TransientError as exc:  # the store or a lookup failed before the job ran
+                log.warning("job could not start, retrying", error=str(exc))
+                return Retry(str(exc))
+
+    def _run(self, message: JobMessage, delivery: Delivery) -> Outcome:
+        try:
+            job = self._store.get_job(message.job_id)
+        except RecordNotFoundError:
+            log.info("job no longer exists (its rule was deleted); dropping the message")
+            return Ack()
+        if job.status in (JobStatus.SUCCEEDED, JobStatus.SKIPPED):
+            log.info("job already finished; dropping a duplicate delivery", status=job.status)
+            return Ack()
+        if job.status == JobStatus.FAILED:
+            return Fail(job.error or "failed")
+        try:
+            rule = self._store.get_rule(job.rule_id)
+        except RecordNotFoundError:
+            return Ack()
+        if not rule.enabled:
+            return self._finish_early(job, "the rule is disabled")
+        endpoint = self._store.get_endpoint(job.endpoint_id)
+        source = self._store.get_source(job.source_id)
+
+        def job_log(level: str, text: str) -> None:
+            self._store.append_log(job.id, level, text)
+
+        ctx = JobContext(
+            job=job, rule=rule, source=source, endpoint=endpoint,
+            source_client=self._directory.source(source),
+            endpoint_client=self._directory.endpoint(endpoint),
+            store=self._store, engine=self._engine, log=job_log,
+            on_event=lambda event: self._on_event(ctx, event),
+        )
+        lease_key = repository_lease_key(endpoint.id, ctx.destination_repository)
+        holder = f"job-{job.id}"
+        needs_lease = job.action != JobAction.SYNC
+        if needs_lease and not self._leases.acquire(
+            lease_key, holder, lambda other: job_log(
+                "info", f"waiting: {other or 'another job'} is working on this repository")
+        ):
+            return Retry("consumer stopping while waiting for the repository")
+        try:
+            return self._attempt(ctx, delivery)
+        finally:
+            if needs_lease:
+                self._leases.release(lease_key, holder)
+
+    def _attempt(self, ctx: JobContext, delivery: Delivery) -> Outcome:
+        job = ctx.job
+        run_number = self._store.mark_running(job.id)
+        ctx.log("info", f"attempt {delivery.attempt} started on {self._who}"
+                + (" (redelivered: the previous consumer stopped or died)"
+                   if delivery.redelivered else ""))
+        started = time.monotonic()
+        self._metrics.in_progress.inc()
+        outcome: Outcome
+        status, error, nbytes = "", None, 0
+        try:
+            result: JobOutcome = self._handlers.run(ctx)
+        except TransientError as exc:
+            error = str(exc)
+            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
+        except PermanentError as exc:
+            error = str(exc)
+            self._store.mark_finished(job.id, JobStatus.FAILED, error)
+            ctx.log("error", f"failed: {error}")
+            outcome, status = Fail(error), "failed"
+        except CrossdockError as exc:  # neither branch: treat as transient
+            error = str(exc)
+            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
+        except Exception as exc:  # a bug: keep the message, let the tiers run out
+            log.exception("unexpected error in job")
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
+        else:
+            ctx.log("info", result.message)
+            self._store.mark_finished(job.id, result.status, None)
+            outcome, status, nbytes = Ack(), result.status.value, result.bytes_copied
+        finally:
+            self._metrics.in_progress.dec()
+        seconds = time.monotonic() - started
+        self._metrics.jobs.labels(job.action.value, status).inc()
+        self._metrics.seconds.labels(job.action.value).observe(seconds)
+        log.info("job attempt finished", status=status, run=run_number, seconds=round(seconds, 3),
+                 bytes=nbytes, error=error)
+        return outcome
+
+    def _record_transient(self, ctx: JobContext, delivery: Delivery, error: str) -> str:
+        delay = retry_tier(delivery.attempt, self._settings.retry_delays,
+                           self._settings.max_attempts)
+        if delay is None:
+            text = f"failed after {delivery.attempt} attempts: {error}"
+            self._store.mark_finished(ctx.job.id, JobStatus.FAILED, text)
+            ctx.log("error", text)
+            return "failed"
+        self._store.mark_retrying(ctx.job.id, error)
+        ctx.log("warning", f"attempt {delivery.attempt} failed, retrying in "
+                           f"{format_delay(delay)}: {error}")
+        self._metrics.retries.labels(ctx.endpoint.name).inc()
+        return "retrying"
+
+    def _finish_early(self, job: JobRecord, reason: str) -> Outcome:
+        self._store.append_log(job.id, "info", f"skipped: {reason}")
+        self._store.mark_finished(job.id, JobStatus.SKIPPED, None)
+        self._metrics.jobs.labels(job.action.value, "skipped").inc()
+        log.info("job attempt finished", status="skipped", reason=reason)
+        return Ack()
+
+    def _on_event(self, ctx: JobContext, event: CopyEvent) -> None:
+        if event.kind == "progress":
+            if event.nbytes > 0:
+                self._metrics.bytes_copied.labels(ctx.endpoint.name).inc(event.nbytes)
+        elif event.kind == "put" and event.digest and event.reference:
+            tag = None if is_digest(event.reference) else event.reference
+            ctx.record_write(event.repository, tag, event.digest)
+        elif event.kind == "log":
+            ctx.log(event.level, event.message)

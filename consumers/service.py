@@ -1,0 +1,105 @@
+"""`crossdock consumer`: consume endpoints' work queues until told to stop.
+
+Consumes the named endpoints, or every endpoint in the store (picking up new
+ones while it runs). SIGTERM and SIGINT stop it gracefully: no new messages,
+in-flight jobs finish (or go back to the queue after the worker's stop
+timeout), exit 0.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+import structlog
+
+from consumers.handlers import JobHandlers
+from consumers.metrics import ConsumerMetrics
+from consumers.registries import RegistryDirectory
+from consumers.runner import JobRunner
+from shared.broker import Publisher, Worker
+from shared.copy.engine import CopyEngine, CopyOptions
+from shared.errors import CrossdockError
+from shared.settings import Settings
+from shared.store import Store
+
+ENDPOINT_POLL_SECONDS = 5.0
+
+log = structlog.get_logger("crossdock.consumer")
+
+
+class ConsumerService:
+    """Wires store, broker worker, copy engine and metrics into one consumer process."""
+
+    def __init__(self, settings: Settings, store: Store, endpoints: Sequence[str] = ()) -> None:
+        self.settings = settings
+        self.store = store
+        self.fixed_endpoints = tuple(endpoints)
+        self.metrics = ConsumerMetrics()
+        options = CopyOptions(blob_workers=settings.blob_workers, chunk_size=settings.chunk_size,
+                              copy_referrers=settings.copy_referrers)
+        self.engine = CopyEngine(options)
+        self.publisher = Publisher(settings, name="crossdock-consumer-publisher")
+        self.directory = RegistryDirectory(store, settings)
+        self.runner = JobRunner(settings, store, self.directory,
+                                JobHandlers(options, self.publisher.publish_jobs),
+                                self.engine, self.metrics)
+        self.worker = Worker(settings, self.runner, self._initial_endpoints(),
+                             name="crossdock-consumer")
+        self._stopped = threading.Event()
+        self.metrics_server: object = None
+
+    def _initial_endpoints(self) -> list[str]:
+        if self.fixed_endpoints:
+            return list(self.fixed_endpoints)
+        return [endpoint.name for endpoint in self.store.list_endpoints()]
+
+    def run(self, *, metrics_port: int | None = None, handle_signals: bool = True) -> None:
+        """Consume until `stop()` (or SIGTERM/SIGINT). Raises on broker misconfiguration."""
+        if handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, self._on_signal)
+        port = self.settings.consumer_metrics_port if metrics_port is None else metrics_port
+        if port:
+            self.metrics_server = self.metrics.serve(port)
+            log.info("serving metrics", port=port)
+        watcher = threading.Thread(target=self._watch_endpoints, name="endpoint-watcher",
+                                   daemon=True)
+        watcher.start()
+        try:
+            self.worker.run()
+        finally:
+            self._stopped.set()
+            self.runner.stopping.set()
+            self.publisher.close()
+            self.engine.close()
+            self.directory.close()
+            shutdown = getattr(self.metrics_server, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
+            log.info("consumer stopped")
+
+    def stop(self) -> None:
+        """Ask the consumer to stop; safe from a signal handler."""
+        self.worker.stop()
+        self.runner.stopping.set()
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        self.stop()
+
+    def _watch_endpoints(self) -> None:
+        """Consume endpoints created while running (unless a fixed list was given)."""
+        while not self._stopped.wait(ENDPOINT_POLL_SECONDS):
+            if self.fixed_endpoints:
+                continue
+            try:
+                names = {endpoint.name for endpoint in self.store.list_endpoints()}
+            except CrossdockError as exc:
+                log.warning("could not list endpoints", error=str(exc))
+                continue
+            for name in sorted(names - self.worker.endpoints):
+                log.info("new endpoint, consuming it", endpoint=name)
+                self.worker.add_endpoint(name)
