@@ -140,11 +140,12 @@ class JobHandlers:
             prefix = rule.project + "/"
             repositories = sorted(name for name in src.catalog() if name.startswith(prefix))
         repo_filters, tag_filters = rule_filters(rule.repo_filters), rule_filters(rule.tag_filters)
+        repositories = [name for name in repositories if passes(repo_filters, name)]
         specs = [
             NewJob(rule_id=rule.id, endpoint_id=ctx.endpoint.id, source_id=ctx.source.id,
                    repository=repository, action=JobAction.REPLICATE, tag=tag,
                    execution_id=ctx.job.execution_id)
-            for repository in repositories if passes(repo_filters, repository)
+            for repository in repositories
             for tag in src.tags(repository) if passes(tag_filters, tag)
         ]
         jobs = ctx.store.create_jobs(specs)

@@ -12,6 +12,7 @@ import signal
 import threading
 from collections.abc import Sequence
 from types import FrameType
+from typing import Any
 
 import structlog
 
@@ -33,8 +34,16 @@ log = structlog.get_logger("crossdock.consumer")
 class ConsumerService:
     """Wires store, broker worker, copy engine and metrics into one consumer process."""
 
-    def __init__(self, settings: Settings, store: Store, endpoints: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        endpoints: Sequence[str] = (),
+        *,
+        endpoint_poll_seconds: float = ENDPOINT_POLL_SECONDS,
+    ) -> None:
         self.settings = settings
+        self.endpoint_poll_seconds = endpoint_poll_seconds
         self.store = store
         self.fixed_endpoints = tuple(endpoints)
         self.metrics = ConsumerMetrics()
@@ -49,7 +58,7 @@ class ConsumerService:
         self.worker = Worker(settings, self.runner, self._initial_endpoints(),
                              name="crossdock-consumer")
         self._stopped = threading.Event()
-        self.metrics_server: object = None
+        self.metrics_server: Any = None
 
     def _initial_endpoints(self) -> list[str]:
         if self.fixed_endpoints:
@@ -76,9 +85,9 @@ class ConsumerService:
             self.publisher.close()
             self.engine.close()
             self.directory.close()
-            shutdown = getattr(self.metrics_server, "shutdown", None)
-            if shutdown is not None:
-                shutdown()
+            if self.metrics_server is not None:
+                self.metrics_server.shutdown()
+                self.metrics_server.server_close()
             log.info("consumer stopped")
 
     def stop(self) -> None:
@@ -92,7 +101,7 @@ class ConsumerService:
 
     def _watch_endpoints(self) -> None:
         """Consume endpoints created while running (unless a fixed list was given)."""
-        while not self._stopped.wait(ENDPOINT_POLL_SECONDS):
+        while not self._stopped.wait(self.endpoint_poll_seconds):
             if self.fixed_endpoints:
                 continue
             try:

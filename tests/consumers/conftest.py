@@ -69,12 +69,12 @@ class Pipeline:
 
     def source(self, server: RegistryServer, **fields: Any) -> SourceRecord:
         return self.store.create_source(name=f"src-{uuid.uuid4().hex[:6]}", kind="distribution",
-                                        url=server.url, **_auth(server), **fields)
+                                        url=server.url, **{**_auth(server), **fields})
 
     def endpoint(self, server: RegistryServer, **fields: Any) -> EndpointRecord:
         return self.store.create_endpoint(name=f"ep-{uuid.uuid4().hex[:6]}",
                                           kind=fields.pop("kind", "registry"), url=server.url,
-                                          **_auth(server), **fields)
+                                          **{**_auth(server), **fields})
 
     def rule(self, source: SourceRecord, endpoint: EndpointRecord, project: str = "lib",
              **fields: Any) -> RuleRecord:
@@ -116,7 +116,7 @@ class Pipeline:
     def start_consumer(self, *endpoints: str, **changes: Any) -> ConsumerService:
         """A consumer in a thread of this process."""
         settings = self.settings.replace(**changes) if changes else self.settings
-        service = ConsumerService(settings, self.store, endpoints)
+        service = ConsumerService(settings, self.store, endpoints, endpoint_poll_seconds=0.2)
         thread = threading.Thread(target=service.run, kwargs={"handle_signals": False},
                                   daemon=True)
         thread.start()
@@ -132,8 +132,8 @@ class Pipeline:
         argv = [CROSSDOCK, "--config", str(config), "consumer", "--metrics-port", "0"]
         for endpoint in endpoints:
             argv += ["--endpoint", endpoint]
-        log = (self.tmp_path / f"consumer-{len(self.processes)}.log").open("wb")
-        process = subprocess.Popen(argv, stdout=log, stderr=log)
+        with (self.tmp_path / f"consumer-{len(self.processes)}.log").open("wb") as log:
+            process = subprocess.Popen(argv, stdout=log, stderr=log)
         self.processes.append(process)
         return process
 

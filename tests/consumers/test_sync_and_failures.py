@@ -1,0 +1,166 @@
+"""Initial sync, retries across an endpoint outage, and permanent failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pika
+
+from shared.broker import REASON_HEADER
+from shared.queues import failed_queue, work_queue
+from shared.store import ExecutionStatus, JobAction, JobStatus
+from tests.consumers.conftest import AMQP_URL, Pipeline, wait_until
+from tests.support.images import delete_manifest, list_state, push_image, push_index
+from tests.support.registry_server import RegistryServer
+
+
+def queue_messages(name: str) -> list[tuple[dict[str, Any], bytes]]:
+    """Every message in a queue (taken off it), with its headers."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    channel = connection.channel()
+    found = []
+    while True:
+        method, properties, body = channel.basic_get(name, auto_ack=True)
+        if method is None:
+            break
+        found.append((dict(properties.headers or {}), body))
+    connection.close()
+    return found
+
+
+def test_initial_sync_replicates_the_project_under_one_execution(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    expected = {
+        "lib/app": {"v1": push_image(registry.url, "lib/app", "v1").digest,
+                    "v2": push_image(registry.url, "lib/app", "v2").digest},
+        "lib/team/web": {"1.0": push_image(registry.url, "lib/team/web", "1.0").digest},
+        "lib/multi": {"latest": push_index(registry.url, "lib/multi", "latest").digest},
+    }
+    push_image(registry.url, "lib/app", "v3-rc")  # excluded by the tag filter
+    push_image(registry.url, "lib/scratch/tmp", "v1")  # excluded by the repository filter
+    push_image(registry.url, "other/app", "v1")  # another project
+    rule = pipeline.rule(pipeline.source(registry), pipeline.endpoint(registry2),
+                         repo_filters=[{"pattern": "lib/scratch/**", "decision": "excludes"}],
+                         tag_filters=[{"pattern": "*-rc", "decision": "excludes"}])
+    execution = pipeline.store.create_execution(rule.id, "initial")
+    pipeline.start_consumer()
+
+    [sync] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib", "action": "sync"}, execution_id=execution.id))
+    images = pipeline.store.list_jobs(execution_id=execution.id, limit=100)
+    pipeline.wait_finished([job for job in images if job.action != JobAction.SYNC])
+
+    assert sync.status == JobStatus.SUCCEEDED
+    assert "queued 4 images from 3 repositories" in pipeline.log_text(sync)
+    done = pipeline.store.get_execution(execution.id)
+    assert (done.status, done.total, done.succeeded, done.failed) == (
+        ExecutionStatus.SUCCEEDED, 4, 4, 0)
+    for repository, tags in expected.items():
+        assert list_state(registry2.url, repository) == tags
+    assert list_state(registry2.url, "lib/scratch/tmp") == {}
+    assert list_state(registry2.url, "other/app") == {}
+
+
+def test_endpoint_down_then_up_retries_on_the_tiers_and_succeeds(
+    pipeline: Pipeline, registry: RegistryServer, registry_factory: Any
+) -> None:
+    image = push_image(registry.url, "lib/app", "v1")
+    endpoint_server = registry_factory()
+    endpoint_server.stop()
+    rule = pipeline.rule(pipeline.source(registry), pipeline.endpoint(endpoint_server))
+    pipeline.start_consumer(max_attempts=4)
+
+    [job] = pipeline.jobs(rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"})
+    wait_until(lambda: "attempt 2 failed" in pipeline.log_text(job), what="two failed attempts")
+    assert pipeline.store.get_job(job.id).status == JobStatus.RETRYING
+    endpoint_server.start()
+    [job] = pipeline.wait_finished([job])
+
+    assert job.status == JobStatus.SUCCEEDED, pipeline.log_text(job)
+    assert job.attempts == 3
+    log = pipeline.log_text(job)
+    assert "attempt 1 failed, retrying in 1s" in log
+    assert "attempt 2 failed, retrying in 2s" in log
+    assert "connection refused" in log
+    assert list_state(endpoint_server.url, "lib/app") == {"v1": image.digest}
+
+
+def test_exhausted_retries_fail_the_job_and_park_the_message(
+    pipeline: Pipeline, registry: RegistryServer, registry_factory: Any
+) -> None:
+    push_image(registry.url, "lib/app", "v1")
+    endpoint_server = registry_factory()
+    endpoint_server.stop()
+    endpoint = pipeline.endpoint(endpoint_server)
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer()
+
+    [job] = pipeline.wait_finished(
+        pipeline.jobs(rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+
+    assert job.status == JobStatus.FAILED
+    assert job.error and job.error.startswith("failed after 3 attempts")
+    queue = failed_queue(pipeline.settings.queue_prefix, endpoint.name)
+    captured: list[tuple[dict[str, Any], bytes]] = []
+    wait_until(lambda: bool(captured.extend(queue_messages(queue)) or captured),
+               what="the parked message")
+    assert captured[0][0][REASON_HEADER] == "exhausted"
+
+
+def test_deletion_disabled_fails_at_once(
+    pipeline: Pipeline, registry: RegistryServer, nodelete_registry: RegistryServer
+) -> None:
+    image = push_image(registry.url, "lib/app", "v1")
+    endpoint = pipeline.endpoint(nodelete_registry)
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer()
+    pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+    delete_manifest(registry.url, "lib/app", image.digest)
+
+    [job] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "delete", "digest": image.digest}))
+
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == 1
+    assert "deletion is disabled" in (job.error or "")
+    queue = failed_queue(pipeline.settings.queue_prefix, endpoint.name)
+    captured: list[tuple[dict[str, Any], bytes]] = []
+    wait_until(lambda: bool(captured.extend(queue_messages(queue)) or captured),
+               what="the parked message")
+    assert captured[0][0][REASON_HEADER] == "failed"
+
+
+def test_wrong_endpoint_password_fails_at_once(
+    pipeline: Pipeline, registry: RegistryServer, htpasswd_registry: RegistryServer
+) -> None:
+    push_image(registry.url, "lib/app", "v1")
+    endpoint = pipeline.endpoint(htpasswd_registry, password="wrong")
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer()
+
+    [job] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == 1
+    assert "401" in (job.error or "")
+    assert "wrong" not in pipeline.log_text(job)  # the password never shows
+
+
+def test_undecodable_message_is_parked(pipeline: Pipeline, registry2: RegistryServer) -> None:
+    endpoint = pipeline.endpoint(registry2)
+    service = pipeline.start_consumer()
+    wait_until(lambda: endpoint.name in service.worker.endpoints, what="consuming")
+    work = work_queue(pipeline.settings.queue_prefix, endpoint.name)
+    pipeline.publisher.ensure_endpoint(endpoint.name)
+    pipeline.publisher.publish(work, b"not json at all")
+
+    queue = failed_queue(pipeline.settings.queue_prefix, endpoint.name)
+    captured: list[tuple[dict[str, Any], bytes]] = []
+    wait_until(lambda: bool(captured.extend(queue_messages(queue)) or captured),
+               what="the parked message")
+
+    assert captured[0][1] == b"not json at all"
+    assert service.metrics.undecodable._value.get() == 1  # type: ignore[attr-defined]
