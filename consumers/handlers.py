@@ -7,20 +7,15 @@ of the tree: transient errors are retried, permanent ones fail the job.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from consumers.context import HarborProjects, JobContext, JobOutcome
 from shared.copy.engine import CopyOptions
 from shared.copy.events import short_digest
+from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError
 from shared.filters import NameFilter, passes
-from shared.messages import JobAction as MessageAction
-from shared.messages import JobMessage
 from shared.registry import RegistryClient, harbor
 from shared.registry.manifests import delete_tag_reference
-from shared.store import FilterDecision, JobAction, JobRecord, JobStatus, NewJob, RuleFilter
-
-Publish = Callable[[list[JobMessage]], None]
+from shared.store import FilterDecision, JobAction, JobStatus, NewJob, RuleFilter
 
 
 def rule_filters(filters: tuple[RuleFilter, ...]) -> list[NameFilter]:
@@ -31,7 +26,7 @@ def rule_filters(filters: tuple[RuleFilter, ...]) -> list[NameFilter]:
 class JobHandlers:
     """Replicate, delete and sync, sharing the copy engine and the Harbor project cache."""
 
-    def __init__(self, copy_options: CopyOptions, publish: Publish) -> None:
+    def __init__(self, copy_options: CopyOptions, publish: PublishJobs) -> None:
         self._copy_options = copy_options
         self._publish = publish
         self._harbor_projects = HarborProjects()
@@ -148,24 +143,9 @@ class JobHandlers:
             for repository in repositories
             for tag in src.tags(repository) if passes(tag_filters, tag)
         ]
-        jobs = ctx.store.create_jobs(specs)
-        try:
-            self._publish([job_message(job, ctx.endpoint.name) for job in jobs])
-        except Exception as exc:
-            ctx.store.mark_publish_failed([job.id for job in jobs], str(exc))
-            raise
+        jobs = dispatch(ctx.store, self._publish, specs, {ctx.endpoint.id: ctx.endpoint.name})
         return JobOutcome(JobStatus.SUCCEEDED,
                           f"queued {len(jobs)} images from {len(repositories)} repositories")
-
-
-def job_message(job: JobRecord, endpoint_name: str) -> JobMessage:
-    """The queue message for a recorded job."""
-    return JobMessage(
-        job_id=job.id, action=MessageAction(job.action.value), rule_id=job.rule_id,
-        endpoint_id=job.endpoint_id, endpoint=endpoint_name, source_id=job.source_id,
-        repository=job.repository, tag=job.tag, digest=job.digest,
-        execution_id=job.execution_id, created_at=job.created_at,
-    )
 
 
 def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:

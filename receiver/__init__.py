@@ -1,0 +1,1 @@
+"""The receiver: registry webhooks in, jobs out; and the management API."""

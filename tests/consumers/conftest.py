@@ -21,9 +21,9 @@ import pika
 import pytest
 import yaml
 
-from consumers.handlers import job_message
 from consumers.service import ConsumerService
 from shared.broker import Publisher
+from shared.dispatch import job_message
 from shared.settings import Settings
 from shared.store import (
     EndpointRecord,

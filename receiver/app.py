@@ -1,0 +1,82 @@
+"""The receiver's Flask application, built at call time by `create_app`.
+
+Collaborators (settings, store, publisher, metrics) come in through
+`create_app` and live in ``app.extensions["crossdock"]``; nothing opens a
+socket at import time. Blueprints: health and metrics, registry webhooks,
+the management API under ``/api/v1``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import structlog
+from flask import Flask, Response, current_app, g, request
+
+from receiver.errors import register_error_handlers
+from receiver.metrics import ReceiverMetrics
+from shared.broker import Publisher
+from shared.settings import Settings
+from shared.store import Store, open_store
+
+log = structlog.get_logger("crossdock.receiver")
+
+
+@dataclass
+class Services:
+    """What request handlers use; one set per application."""
+
+    settings: Settings
+    store: Store
+    publisher: Publisher
+    metrics: ReceiverMetrics
+
+
+def services() -> Services:
+    """The current application's services."""
+    found: Services = current_app.extensions["crossdock"]
+    return found
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    publisher: Publisher | None = None,
+    metrics: ReceiverMetrics | None = None,
+) -> Flask:
+    """Build the receiver. Opens the store unless one is given; the publisher
+    connects lazily, on the first publish."""
+    from receiver import api, health, webhooks
+
+    app = Flask("crossdock.receiver")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["crossdock"] = Services(
+        settings=settings,
+        store=store or open_store(settings),
+        publisher=publisher or Publisher(settings, name="crossdock-receiver"),
+        metrics=metrics or ReceiverMetrics(),
+    )
+    register_error_handlers(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(webhooks.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.before_request(_start_timer)
+    app.after_request(_log_request)
+    return app
+
+
+def _start_timer() -> None:
+    g.started = time.monotonic()
+    structlog.contextvars.clear_contextvars()
+
+
+def _log_request(response: Response) -> Response:
+    """One canonical line per request."""
+    if request.path not in ("/healthz", "/metrics"):
+        log.info("request", method=request.method, path=request.path,
+                 status=response.status_code,
+                 ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1))
+    return response
