@@ -8,6 +8,7 @@ import click
 from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
 from cli.errors import run_guarded
+from cli.receiver import receiver_command
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
@@ -29,6 +30,7 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
 cli.add_command(copy_command)
 cli.add_command(sync_command)
 cli.add_command(consumer_command)
+cli.add_command(receiver_command)
 
 
 def main() -> None:

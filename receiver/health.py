@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from receiver.app import services
 from shared.broker import ping as broker_ping
@@ -35,4 +37,9 @@ def readyz() -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    return Response(generate_latest(services().metrics.registry), mimetype=CONTENT_TYPE_LATEST)
+    registry = services().metrics.registry
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Several gunicorn workers: add up what every one of them counted.
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)

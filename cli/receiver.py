@@ -1,0 +1,30 @@
+"""`crossdock receiver`: serve webhooks and the management API."""
+
+from __future__ import annotations
+
+import click
+
+from cli.errors import run_guarded
+from shared.settings import Settings
+
+
+@click.command("receiver")
+@click.option("--bind", default=None, metavar="HOST:PORT",
+              help="Address to listen on (default: setting receiver_bind).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="gunicorn worker processes (default: setting receiver_workers).")
+@click.pass_obj
+def receiver_command(settings: Settings, /, bind: str | None, workers: int | None) -> None:
+    """Receive registry webhooks and serve the management API, until SIGTERM."""
+    from receiver.serve import serve
+    from shared.store import open_store
+
+    changes: dict[str, object] = {}
+    if bind:
+        changes["receiver_bind"] = bind
+    if workers:
+        changes["receiver_workers"] = workers
+    settings = settings.replace(**changes) if changes else settings
+    # Create the tables and check the key once, before the workers start.
+    run_guarded(lambda: open_store(settings).close())
+    serve(settings)

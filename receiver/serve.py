@@ -1,0 +1,68 @@
+"""`crossdock receiver`: the Flask app under gunicorn (threaded workers).
+
+With more than one worker process, Prometheus counters live in a shared
+directory (prometheus_client's multiprocess mode) so `/metrics` adds up every
+worker, whichever one answers.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from shared.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class ReceiverServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn, configured from settings instead of a config file."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        options: dict[str, Any] = {
+            "bind": self.settings.receiver_bind,
+            "workers": self.settings.receiver_workers,
+            "threads": self.settings.receiver_threads,
+            "worker_class": "gthread",
+            "accesslog": None,  # the app logs one line per request itself
+            "graceful_timeout": 30,
+            "timeout": 60,
+            "child_exit": _child_exit,
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        from receiver.app import create_app
+        from shared.logging import configure_logging
+
+        configure_logging(self.settings)
+        return create_app(self.settings)
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def serve(settings: Settings) -> None:
+    """Run the receiver until SIGTERM/SIGINT."""
+    cleanup = None
+    if settings.receiver_workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        cleanup = tempfile.mkdtemp(prefix="crossdock-metrics-")
+        os.environ[MULTIPROC_ENV] = cleanup
+    try:
+        ReceiverServer(settings).run()
+    finally:
+        if cleanup:
+            shutil.rmtree(cleanup, ignore_errors=True)
