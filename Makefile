@@ -30,8 +30,11 @@ demo: venv services
 	$(BIN)/python scripts/demo.py
 
 bench: venv services
+	command -v wrk >/dev/null || apt-get install -y -qq wrk
 	$(BIN)/python bench/sync_throughput.py
 	$(BIN)/python bench/large_layer.py
+	$(BIN)/python bench/webhook_intake.py
+	$(BIN)/python bench/replication_latency.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

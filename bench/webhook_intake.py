@@ -1,0 +1,138 @@
+"""Webhook intake: single-event POSTs per second, each recorded and published with
+a confirm before the receiver answers 202.
+
+Starts `crossdock receiver` (gunicorn, threaded workers) against a fresh SQLite
+store (or CROSSDOCK_DATABASE_URL) and the local RabbitMQ, with one source, one
+endpoint and one rule, then drives it with `wrk` for a fixed time and checks
+that every 202 left a job in the store and a message in the queue.
+
+    .venv/bin/python bench/webhook_intake.py [--seconds 10] [--connections 16] [--workers 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pika
+import requests
+from _common import CROSSDOCK
+
+from shared.broker import endpoint_topology, queue_depths
+from shared.settings import Settings, load_settings
+from shared.store import generate_secret_key, open_store
+from tests.support.registry_server import free_port
+
+SECRET = "bench-secret"
+EVENT = {
+    "events": [{
+        "id": "00000000-0000-0000-0000-000000000000",
+        "timestamp": "2026-11-26T20:44:44.609828118Z",
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "size": 559,
+            "digest": "sha256:fbce13586c6129ad8d79f551f801a3b7d137f577d61a30d1928f0718c2e53af8",
+            "length": 559,
+            "repository": "bench/app",
+            "tag": "v1",
+        },
+        "request": {"method": "PUT", "useragent": "bench"},
+        "actor": {},
+        "source": {"addr": "bench:5000"},
+    }]
+}
+
+
+def wrk_script(path: Path) -> None:
+    body = json.dumps(EVENT).replace("\\", "\\\\").replace('"', '\\"')
+    path.write_text(
+        'wrk.method = "POST"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/vnd.docker.distribution.events.v1+json"\n'
+        f'wrk.headers["Authorization"] = "Bearer {SECRET}"\n'
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: apt-get install wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="crossdock-intake-"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "CROSSDOCK_DATABASE_URL": os.environ.get("CROSSDOCK_DATABASE_URL",
+                                                 f"sqlite:///{workdir / 'crossdock.db'}"),
+        "CROSSDOCK_SECRET_KEY": generate_secret_key(),
+        "CROSSDOCK_ADMIN_TOKEN": "bench",
+        "CROSSDOCK_QUEUE_PREFIX": f"crossdock-bench-{uuid.uuid4().hex[:6]}",
+        "CROSSDOCK_RECEIVER_THREADS": str(args.threads),
+        "CROSSDOCK_LOG_LEVEL": "warning",
+    }
+    settings: Settings = load_settings(environ=env)
+    store = open_store(settings)
+    source = store.create_source(name="bench", kind="distribution", url="http://bench:5000",
+                                 webhook_secret=SECRET)
+    endpoint = store.create_endpoint(name="bench-ep", kind="registry", url="http://mirror:5000")
+    store.create_rule(name="bench", source_id=source.id, endpoint_id=endpoint.id, project="bench")
+    receiver = subprocess.Popen(
+        [CROSSDOCK, "receiver", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
+        env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "receiver.log").open("wb"))
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        script = workdir / "post.lua"
+        wrk_script(script)
+        # Warm up (connections, queue declaration), then measure.
+        subprocess.run(["wrk", "-t2", f"-c{args.connections}", "-d2s", "-s", str(script),
+                        f"{url}/webhooks/bench"], capture_output=True, check=True)
+        jobs_before = len(store.list_jobs(limit=10_000_000))
+        run = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s",
+                              "--latency", "-s", str(script), f"{url}/webhooks/bench"],
+                             capture_output=True, text=True, check=True)
+        print(run.stdout)
+        completed = int(re.search(r"(\d+) requests in", run.stdout).group(1))  # type: ignore[union-attr]
+        non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
+        failed = int(non_2xx.group(1)) if non_2xx else 0
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))  # type: ignore[union-attr]
+        time.sleep(1)
+        jobs = len(store.list_jobs(limit=10_000_000)) - jobs_before
+        depth = queue_depths(settings, "bench-ep")
+        print(f"accepted {completed - failed} of {completed} events ({failed} non-2xx) "
+              f"at {rate:.0f} events/s with {args.workers} workers x {args.threads} threads")
+        print(f"jobs recorded during the run: {jobs}; messages waiting: {depth}")
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        receiver.wait(30)
+        connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+        channel = connection.channel()
+        for spec in endpoint_topology(settings, "bench-ep"):
+            channel.queue_delete(spec.name)
+        connection.close()
+        store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
