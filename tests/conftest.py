@@ -17,12 +17,15 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests.support.harbor_fixtures import harbor
 from tests.support.registry_server import RegistryServer
 from tests.support.tls import make_tls_files
 from tests.support.token_server import TokenServer
 
 USERNAME = "alice"
 PASSWORD = "s3cret"
+
+__all__ = ["harbor"]  # the Harbor fake fixture, for every test
 
 RegistryFactory = Callable[..., RegistryServer]
 TokenServerFactory = Callable[..., TokenServer]
