@@ -89,3 +89,23 @@ def test_sync_from_a_harbor_source_lists_through_its_api(
     assert sync.status == JobStatus.SUCCEEDED, pipeline.log_text(sync)
     for repository, digest in pushed.items():
         assert list_state(registry2.url, repository) == {"v1": digest}
+
+
+def test_forbidden_project_creation_fails_at_once(
+    pipeline: Pipeline, registry: RegistryServer, harbor: HarborFake
+) -> None:
+    push_image(registry.url, "lib/app", "v1")
+    harbor.add_user("dev", "Dev12345")
+    harbor.only_admin_create_project = True
+    endpoint = pipeline.store.create_endpoint(name="harbor-dev", kind="harbor", url=harbor.url,
+                                              username="dev", password="Dev12345")
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer()
+
+    [job] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+
+    assert job.status == JobStatus.FAILED
+    assert job.attempts == 1
+    assert "403" in (job.error or "")
+    assert harbor.project("lib") is None
