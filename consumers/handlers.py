@@ -77,7 +77,7 @@ class JobHandlers:
     # -- delete ----------------------------------------------------------------------
 
     def delete(self, ctx: JobContext) -> JobOutcome:
-        if not ctx.rule.replicate_deletes:
+        if not (ctx.rule.replicate_deletes or ctx.rule.prune):
             return JobOutcome(JobStatus.SKIPPED, "the rule does not replicate deletes")
         if ctx.job.digest is not None:
             return self._delete_digest(ctx, ctx.job.digest)
@@ -127,7 +127,9 @@ class JobHandlers:
     # -- sync ------------------------------------------------------------------------
 
     def sync(self, ctx: JobContext) -> JobOutcome:
-        """List the rule's project at the source and queue one replicate job per tag."""
+        """List the rule's project at the source and queue one replicate job per
+        tag; with the rule's prune option, also one delete job per endpoint tag
+        the source no longer has (within the rule's filters)."""
         rule, src = ctx.rule, ctx.source_client
         if ctx.source_is_harbor:
             repositories = harbor.list_repositories(src.transport, rule.project)
@@ -136,16 +138,47 @@ class JobHandlers:
             repositories = sorted(name for name in src.catalog() if name.startswith(prefix))
         repo_filters, tag_filters = rule_filters(rule.repo_filters), rule_filters(rule.tag_filters)
         repositories = [name for name in repositories if passes(repo_filters, name)]
-        specs = [
-            NewJob(rule_id=rule.id, endpoint_id=ctx.endpoint.id, source_id=ctx.source.id,
-                   repository=repository, action=JobAction.REPLICATE, tag=tag,
-                   execution_id=ctx.job.execution_id)
-            for repository in repositories
-            for tag in src.tags(repository) if passes(tag_filters, tag)
-        ]
+        present = [(repository, tag) for repository in repositories
+                   for tag in src.tags(repository) if passes(tag_filters, tag)]
+        specs = [self._spec(ctx, JobAction.REPLICATE, repository, tag)
+                 for repository, tag in present]
+        pruned = 0
+        if rule.prune:
+            at_source = set(present)
+            stale = [(repository, tag) for repository, tag in _endpoint_images(ctx)
+                     if passes(repo_filters, repository) and passes(tag_filters, tag)
+                     and (repository, tag) not in at_source]
+            specs += [self._spec(ctx, JobAction.DELETE, repository, tag)
+                      for repository, tag in stale]
+            pruned = len(stale)
         jobs = dispatch(ctx.store, self._publish, specs, {ctx.endpoint.id: ctx.endpoint.name})
-        return JobOutcome(JobStatus.SUCCEEDED,
-                          f"queued {len(jobs)} images from {len(repositories)} repositories")
+        message = f"queued {len(jobs) - pruned} images from {len(repositories)} repositories"
+        if rule.prune:
+            message += f" and {pruned} deletes of images the source no longer has"
+        return JobOutcome(JobStatus.SUCCEEDED, message)
+
+    @staticmethod
+    def _spec(ctx: JobContext, action: JobAction, repository: str, tag: str) -> NewJob:
+        return NewJob(rule_id=ctx.rule.id, endpoint_id=ctx.endpoint.id, source_id=ctx.source.id,
+                      repository=repository, action=action, tag=tag,
+                      execution_id=ctx.job.execution_id)
+
+
+def _endpoint_images(ctx: JobContext) -> list[tuple[str, str]]:
+    """(source repository name, tag) for every image under the rule's namespace at
+    the endpoint, named as it would be at the source."""
+    rule, dst = ctx.rule, ctx.endpoint_client
+    namespace = rule.dest_namespace or rule.project
+    if ctx.endpoint_is_harbor:
+        names = harbor.list_repositories(dst.transport, namespace.split("/", 1)[0])
+    else:
+        names = list(dst.catalog())
+    found = []
+    for name in sorted(names):
+        if name.startswith(namespace + "/"):
+            source_name = rule.project + name[len(namespace):]
+            found += [(source_name, tag) for tag in dst.tags(name)]
+    return found
 
 
 def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:

@@ -35,7 +35,11 @@ class Services:
 
 def services() -> Services:
     """The current application's services."""
-    found: Services = current_app.extensions["crossdock"]
+    return services_of(current_app)
+
+
+def services_of(app: Flask) -> Services:
+    found: Services = app.extensions["crossdock"]
     return found
 
 

@@ -41,11 +41,16 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
             self.cfg.set(key, value)
 
     def load(self) -> Any:
-        from receiver.app import create_app
+        """In each worker: the app, and a scheduler thread (only one acts at a time)."""
+        from receiver.app import create_app, services_of
+        from receiver.scheduler import Scheduler
         from shared.logging import configure_logging
 
         configure_logging(self.settings)
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        found = services_of(app)
+        Scheduler(found.store, found.publisher.publish_jobs).start()
+        return app
 
 
 def _child_exit(_server: Any, worker: Any) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 from shared.errors import CrossdockError
 from shared.messages import JobAction, JobMessage
-from shared.store import JobRecord, NewJob, Store
+from shared.store import ExecutionRecord, ExecutionTrigger, JobRecord, NewJob, RuleRecord, Store
+from shared.store import JobAction as StoreJobAction
 
 PublishJobs = Callable[[Sequence[JobMessage]], None]
 
@@ -59,3 +60,16 @@ def publish_recorded(
     except CrossdockError as exc:
         store.mark_publish_failed([job.id for job in jobs], f"could not queue the job: {exc}")
         raise
+
+
+def start_execution(
+    store: Store, publish: PublishJobs, rule: RuleRecord, trigger: ExecutionTrigger | str
+) -> tuple[ExecutionRecord, JobRecord]:
+    """Start one run of a rule: an execution and its sync job, which lists the
+    project at the source and queues one replicate job per image."""
+    execution = store.create_execution(rule.id, trigger)
+    [job] = dispatch(store, publish, [NewJob(
+        rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
+        repository=rule.project, action=StoreJobAction.SYNC, execution_id=execution.id,
+    )])
+    return store.get_execution(execution.id), job
