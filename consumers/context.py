@@ -75,9 +75,13 @@ class JobContext:
             override=self.rule.override,
         )
 
-    def record_write(self, repository: str, tag: str | None, digest: str) -> None:
-        """Remember a write into the endpoint, for the echo check (DESIGN invariant 3)."""
-        self.store.record_write(self.endpoint.url, repository, tag, digest, origin=self.source.url)
+    def record_write(
+        self, repository: str, tag: str | None, digest: str | None, action: str = "put"
+    ) -> None:
+        """Remember a change crossdock makes in the endpoint, before making it, so
+        the endpoint's notification about it is known as an echo (DESIGN invariant 3)."""
+        self.store.record_write(self.endpoint.url, repository, tag, digest,
+                                origin=self.source.url, action=action)
 
 
 class HarborProjects:

@@ -91,9 +91,17 @@ class JobHandlers:
         if dst.head_manifest(dst_repo, digest) is None:
             # Distribution sends blob deletes in this shape too: nothing to do.
             return JobOutcome(JobStatus.SKIPPED, "not at the endpoint")
-        ctx.record_write(dst_repo, None, digest)
-        dst.delete_manifest(dst_repo, digest)
+        self._delete_manifest(ctx, dst_repo, digest, _tags_on(dst, dst_repo, digest))
         return JobOutcome(JobStatus.SUCCEEDED, f"deleted {dst_repo}@{short_digest(digest)}")
+
+    @staticmethod
+    def _delete_manifest(ctx: JobContext, repository: str, digest: str, tags: list[str]) -> None:
+        """Delete a digest at the endpoint, recorded first with every tag it takes
+        along (the endpoint notifies a delete for each)."""
+        ctx.record_write(repository, None, digest, action="delete")
+        for tag in tags:
+            ctx.record_write(repository, tag, None, action="delete")
+        ctx.endpoint_client.delete_manifest(repository, digest)
 
     def _delete_tag(self, ctx: JobContext, tag: str) -> JobOutcome:
         """Remove one tag at the endpoint and no other tag the source still has."""
@@ -103,22 +111,22 @@ class JobHandlers:
         current = dst.head_manifest(dst_repo, tag)
         if current is None:
             return JobOutcome(JobStatus.SKIPPED, f"tag {tag} is not at the endpoint")
-        ctx.record_write(dst_repo, tag, current.digest)
         if ctx.endpoint_is_harbor:
+            ctx.record_write(dst_repo, tag, None, action="delete")
             harbor.delete_tag(dst.transport, dst_repo, current.digest, tag)
             return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag} (Harbor API)")
+        ctx.record_write(dst_repo, tag, None, action="delete")
         if delete_tag_reference(dst.transport, dst_repo, tag):
             return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag}")
         # Distribution 2.8 can't delete a tag alone: delete the digest, then put
         # back the endpoint's other tags on it that the source still has there.
         manifest = dst.get_manifest(dst_repo, current.digest)
-        keep = [other for other in dst.tags(dst_repo) if other != tag
-                and _digest_of(dst, dst_repo, other) == current.digest
+        on_digest = _tags_on(dst, dst_repo, current.digest)
+        keep = [other for other in on_digest if other != tag
                 and _digest_of(src, ctx.job.repository, other) == current.digest]
+        self._delete_manifest(ctx, dst_repo, current.digest, on_digest)
         for other in keep:
             ctx.record_write(dst_repo, other, current.digest)
-        dst.delete_manifest(dst_repo, current.digest)
-        for other in keep:
             dst.put_manifest(dst_repo, other, manifest)
         kept = f", kept {', '.join(keep)}" if keep else ""
         return JobOutcome(JobStatus.SUCCEEDED,
@@ -179,6 +187,11 @@ def _endpoint_images(ctx: JobContext) -> list[tuple[str, str]]:
             source_name = rule.project + name[len(namespace):]
             found += [(source_name, tag) for tag in dst.tags(name)]
     return found
+
+
+def _tags_on(client: RegistryClient, repository: str, digest: str) -> list[str]:
+    """The repository's tags that point at `digest`."""
+    return [tag for tag in client.tags(repository) if _digest_of(client, repository, tag) == digest]
 
 
 def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:

@@ -1,7 +1,117 @@
-"""Registry webhooks: ``POST /webhooks/<source>``. (Being built: issue #4.)"""
+"""Registry webhooks: ``POST /webhooks/<source>``.
+
+Answers (DESIGN invariant 1; Distribution retries anything but 2xx/3xx forever):
+
+- 404 unknown source; 401 missing or wrong secret (``Authorization: Bearer <secret>``
+  or the bare secret, as Distribution's ``headers`` or Harbor's ``auth_header`` send
+  it); 413 body over ``max_body_bytes``; 400 a body that is not JSON;
+- 503 (with ``Retry-After``) when the store or RabbitMQ can't take the jobs: the
+  registry sends the event again, and no job is left pending;
+- otherwise ``{"jobs": [ids], "ignored": n, "rejected": [{reason, detail}]}``:
+  202 when jobs were recorded and confirmed by RabbitMQ, 200 when nothing was to
+  be done. Events crossdock won't act on (bad names, unknown kinds) are answered
+  2xx too, each logged and counted as rejected.
+
+Metrics: ``received`` counts every event of every delivery (a retried delivery
+again); ``accepted``, ``ignored{reason}``, ``rejected{reason}`` and ``jobs{action}``
+count only what was answered 2xx, so a 503 and its retry count once.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
+
+from receiver.app import Services, services
+from receiver.auth import bearer_matches
+from receiver.errors import error_response
+from receiver.intake import Plan, plan_jobs
+from receiver.notifications import Notification, NotJSONError, parse_notification
+from shared.broker import BrokerError
+from shared.dispatch import dispatch
+from shared.errors import CrossdockError
+from shared.store import JobRecord, RecordNotFoundError, SourceRecord
 
 blueprint = Blueprint("webhooks", __name__)
+log = structlog.get_logger("crossdock.receiver")
+
+
+@blueprint.post("/webhooks/<source_name>")
+def receive(source_name: str) -> Response:
+    found = services()
+    source = _authenticated_source(found, source_name)
+    structlog.contextvars.bind_contextvars(source=source.name)
+    body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    try:
+        notification = parse_notification(body, request.content_type)
+    except NotJSONError as exc:
+        raise BadRequest(str(exc)) from None
+    found.metrics.received.labels(source.name).inc(notification.received)
+    try:
+        window = timedelta(seconds=found.settings.echo_window_seconds)
+        plan = plan_jobs(found.store, source, notification.events, echo_window=window)
+        jobs = dispatch(found.store, found.publisher.publish_jobs, plan.jobs,
+                        plan.endpoint_names)
+    except CrossdockError as exc:
+        return _unavailable(found, notification, exc)
+    _record(found, source, notification, plan, jobs)
+    response = jsonify({
+        "jobs": [job.id for job in jobs],
+        "ignored": len(notification.ignored) + sum(plan.ignored.values()),
+        "rejected": [{"reason": r.reason, "detail": r.detail} for r in notification.rejections],
+    })
+    response.status_code = 202 if jobs else 200
+    return response
+
+
+def _authenticated_source(found: Services, name: str) -> SourceRecord:
+    """The source, if the request carries its secret. Raises 404, 401 (or the store's 503)."""
+    try:
+        source = found.store.get_source_by_name(name)
+    except RecordNotFoundError:
+        raise NotFound(f"no source named {name!r}") from None
+    secret = found.store.source_webhook_secret(source.id)
+    if not secret:
+        raise Unauthorized(f"source {name!r} has no webhook secret: set one to receive events")
+    if not bearer_matches(request.headers.get("Authorization"), secret):
+        raise Unauthorized("missing or wrong webhook secret (Authorization: Bearer ...)")
+    return source
+
+
+def _record(found: Services, source: SourceRecord, notification: Notification, plan: Plan,
+            jobs: list[JobRecord]) -> None:
+    """Metrics, one line per rejected event, and the webhook's canonical line."""
+    metrics, name = found.metrics, source.name
+    for rejection in notification.rejections:
+        metrics.rejected.labels(name, rejection.reason).inc()
+        log.warning("event rejected", source=name, reason=rejection.reason,
+                    detail=rejection.detail)
+    ignored: dict[str, int] = dict(plan.ignored)
+    for reason in notification.ignored:
+        ignored[reason] = ignored.get(reason, 0) + 1
+    for reason, count in ignored.items():
+        metrics.ignored.labels(name, reason).inc(count)
+    if plan.accepted:
+        metrics.accepted.labels(name).inc(plan.accepted)
+    for job in jobs:
+        metrics.jobs.labels(job.action.value).inc()
+    log.info("webhook", source=name, format=notification.format,
+             events=notification.received, accepted=plan.accepted, jobs=[j.id for j in jobs],
+             ignored=ignored, rejected=len(notification.rejections),
+             status=202 if jobs else 200)
+
+
+def _unavailable(found: Services, notification: Notification, exc: CrossdockError) -> Response:
+    """503: the registry will send the events again. Dispatch marked any recorded job failed."""
+    if isinstance(exc, BrokerError):
+        found.metrics.publish_failures.inc()
+    details: dict[str, Any] = {"events": notification.received, "error": str(exc)}
+    log.warning("webhook", status=503, format=notification.format, **details)
+    response = error_response(503, "unavailable",
+                              f"could not record or queue the jobs, send again later: {exc}")
+    response.headers["Retry-After"] = "5"
+    return response

@@ -60,6 +60,7 @@ class Settings:
     receiver_threads: int = 8
     admin_token: str = ""
     max_body_bytes: int = 1 * MiB
+    echo_window_seconds: int = 3600  # how long crossdock's own writes count as echoes
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings stay immutable)."""
@@ -152,7 +153,8 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) not in choices:
             raise ConfigurationError(f"setting {name} must be one of {', '.join(choices)}")
     positive = ("blob_workers", "image_workers", "chunk_size", "max_attempts",
-                "consumer_concurrency", "receiver_workers", "receiver_threads", "max_body_bytes")
+                "echo_window_seconds", "consumer_concurrency", "receiver_workers",
+                "receiver_threads", "max_body_bytes")
     for name in positive:
         if getattr(settings, name) < 1:
             raise ConfigurationError(f"setting {name} must be at least 1")

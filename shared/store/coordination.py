@@ -6,14 +6,19 @@ origin=A)``. When B's notification about that write comes back, the receiver ask
 ``is_echo(B, repo, tag, digest, origin=A)`` for the rule B→A and drops the event;
 for a rule B→C it asks with ``origin=C``, gets False, and the chain A→B→C flows.
 
-An event with a tag is an echo when crossdock wrote that digest under that tag; an
-event without a tag (a push by digest: an index child, a referrer, or the by-digest
-PUT that precedes the tagged one) is an echo when crossdock wrote that digest into
-that repository at all. Registries are compared by normalized host[:port]
-(`normalize_registry`), so a URL or a bare host may be passed. Records are kept
-until `prune_writes` removes them; a user re-pushing exactly what crossdock wrote
-is treated as an echo, which is harmless (it changes nothing in B) and avoids
-copying an old image back over a newer one.
+Each record says what crossdock did: a ``put`` (a manifest written by tag or by
+digest) or a ``delete`` (a digest deleted, or a tag removed). Push events are
+compared with puts and delete events with deletes, so a user's delete on B of
+something crossdock once put there is not mistaken for an echo. An event with a
+tag is an echo when crossdock made that change to that tag (and digest, when the
+event has one); an event without a tag (a push by digest: an index child, a
+referrer) when crossdock made that change to that digest in that repository.
+Registries are compared by normalized host[:port] (`normalize_registry`), so a URL
+or a bare host may be passed, but one registry must be known by one name.
+
+The receiver asks with a time window (``within``): echoes come back within
+seconds, while a user who later puts an old image back under a tag must be heard.
+`prune_writes` removes records older than any window in use.
 
 **Leases** (DESIGN invariant 4, and "exactly one scheduler acts"). A lease is a
 row (key, holder, expires_at) taken with one ``INSERT .. ON CONFLICT DO UPDATE ..
@@ -68,15 +73,26 @@ class CoordinationStore(StoreBase):
     # Echo record ----------------------------------------------------------------
 
     def record_write(
-        self, registry: str, repository: str, tag: str | None, digest: str, origin: str
+        self,
+        registry: str,
+        repository: str,
+        tag: str | None,
+        digest: str | None,
+        origin: str,
+        action: str = "put",
     ) -> None:
-        """Remember that crossdock wrote ``digest`` (under ``tag``, or by digest only when
-        None) into ``registry``/``repository``, copied from ``origin``."""
+        """Remember that crossdock wrote into ``registry``/``repository``, copied from
+        ``origin``: a ``put`` of ``digest`` (under ``tag``, or by digest only when None),
+        or a ``delete`` of ``digest`` or of ``tag``."""
+        if action not in ("put", "delete"):
+            raise ValueError(f"unknown write action {action!r}")
+        if tag is None and digest is None:
+            raise ValueError("record_write needs a tag or a digest")
         key = {
             "registry": normalize_registry(registry),
             "repository": repository,
-            "digest": digest,
             "origin": normalize_registry(origin),
+            "action": action,
         }
         now = self._now()
         with self._write() as conn:
@@ -84,10 +100,11 @@ class CoordinationStore(StoreBase):
                 update(writes)
                 .where(*(writes.c[name] == value for name, value in key.items()))
                 .where(writes.c.tag.is_not_distinct_from(tag))
+                .where(writes.c.digest.is_not_distinct_from(digest))
                 .values(at=now)
             )
             if refreshed.rowcount == 0:
-                conn.execute(insert(writes).values(**key, tag=tag, at=now))
+                conn.execute(insert(writes).values(**key, tag=tag, digest=digest, at=now))
 
     def is_echo(
         self,
@@ -96,8 +113,12 @@ class CoordinationStore(StoreBase):
         tag: str | None,
         digest: str | None,
         origin: str | None = None,
+        *,
+        action: str = "put",
+        within: timedelta | None = None,
     ) -> bool:
-        """Did crossdock itself write this into ``registry`` (from ``origin``, when given)?
+        """Did crossdock itself make this change in ``registry`` (from ``origin``, when
+        given), as a ``put`` or a ``delete``, in the last ``within`` (default: ever)?
 
         See the module docstring for how tags are compared. Without a digest (a
         tag delete event), any write of that tag matches.
@@ -108,6 +129,7 @@ class CoordinationStore(StoreBase):
             select(writes.c.id)
             .where(writes.c.registry == normalize_registry(registry))
             .where(writes.c.repository == repository)
+            .where(writes.c.action == action)
             .limit(1)
         )
         if digest is not None:
@@ -116,6 +138,8 @@ class CoordinationStore(StoreBase):
             query = query.where(writes.c.tag == tag)
         if origin is not None:
             query = query.where(writes.c.origin == normalize_registry(origin))
+        if within is not None:
+            query = query.where(writes.c.at >= self._now() - within)
         with self._read() as conn:
             return conn.execute(query).first() is not None
 

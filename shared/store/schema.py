@@ -223,10 +223,12 @@ writes = Table(
     Column("registry", String, nullable=False),  # normalized host[:port] written to
     Column("repository", String, nullable=False),
     Column("tag", String, nullable=True),  # None: written by digest only
-    Column("digest", String, nullable=False),
+    Column("digest", String, nullable=True),  # None: a tag removed with its digest unknown
+    Column("action", String(8), nullable=False, server_default="put"),  # put or delete
     Column("origin", String, nullable=False),  # normalized host[:port] copied from
     Column("at", UTCDateTime(), nullable=False),
     Index(None, "registry", "repository", "digest"),
+    Index(None, "registry", "repository", "tag"),
     Index(None, "at"),
 )
 

@@ -203,3 +203,30 @@ def test_exactly_one_of_many_racing_processes_gets_the_lease(
 def test_a_lease_needs_a_positive_ttl(store: Store) -> None:
     with pytest.raises(ValueError, match="positive TTL"):
         store.try_acquire_lease("k", "me", ttl_seconds=0)
+
+
+def test_deletes_and_puts_are_told_apart(store: Store) -> None:
+    # Given crossdock put team/app:v1 into B, and later deleted another digest and a tag
+    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
+    store.record_write("b.example.com", "team/app", None, OTHER_DIGEST, origin="a.example.com",
+                       action="delete")
+    store.record_write("b.example.com", "team/app", "old", None, origin="a.example.com",
+                       action="delete")
+
+    # A user's delete of what crossdock put is not an echo; crossdock's own deletes are.
+    assert not store.is_echo("b.example.com", "team/app", None, DIGEST, action="delete")
+    assert not store.is_echo("b.example.com", "team/app", "v1", None, action="delete")
+    assert store.is_echo("b.example.com", "team/app", None, OTHER_DIGEST, action="delete")
+    assert store.is_echo("b.example.com", "team/app", "old", None, action="delete")
+    assert not store.is_echo("b.example.com", "team/app", None, OTHER_DIGEST)  # not a put
+
+
+def test_echoes_count_only_within_the_window(store: Store, clock: FakeClock) -> None:
+    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
+    clock.advance(30 * 60)
+
+    assert store.is_echo("b.example.com", "team/app", "v1", DIGEST, within=timedelta(hours=1))
+    clock.advance(31 * 60)
+    # An hour later, a user putting that image back under v1 is heard.
+    assert not store.is_echo("b.example.com", "team/app", "v1", DIGEST,
+                             within=timedelta(hours=1))

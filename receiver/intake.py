@@ -1,0 +1,151 @@
+"""Registry events to jobs: which rules an event concerns, echoes dropped.
+
+For each event from source S: the enabled rules of S for the event's project (the
+first path segment), kept by their repository filters, and by their tag filters
+when the event names a tag (a delete or push by digest has no tag to match). For
+each such rule with endpoint E the echo question is asked (DESIGN invariant 3):
+did crossdock itself write this into S, copying from E? A consumer running the
+rule E→S records ``record_write(S, repo, tag, digest, origin=E)``, so the intake
+asks ``is_echo(S, repo, tag, digest, origin=E)`` and drops the event for that rule
+only: a rule S→C (a chain E→S→C) still gets it.
+
+Jobs, one per surviving (event, rule), identical ones merged:
+
+- push with a tag: replicate the tag (the digest rides along for the logs);
+- push by digest (an index child, a referrer): replicate by digest;
+- delete with a digest: delete by digest;
+- delete with a tag: delete the tag.
+
+A delete carrying both (Harbor's ``DELETE_ARTIFACT``: the artifact went with all
+its tags, and the event names one of them) gives both jobs. The digest job removes
+the endpoint's copy of the artifact, and with it every endpoint tag on that digest;
+the tag job removes the named tag at the endpoint even where it points at another
+digest (an endpoint that lagged behind). Both re-check the source before deleting
+(invariant 2), so either order converges and a re-push in between is kept.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from receiver.notifications import RegistryEvent
+from shared.filters import NameFilter, passes
+from shared.store import (
+    EndpointRecord,
+    FilterDecision,
+    JobAction,
+    NewJob,
+    RuleFilter,
+    RuleRecord,
+    SourceRecord,
+    Store,
+)
+
+
+@dataclass
+class Plan:
+    """The jobs a batch of events asks for, and what became of the other events."""
+
+    jobs: list[NewJob] = field(default_factory=list)
+    accepted: int = 0  # events that gave at least one job
+    ignored: Counter[str] = field(default_factory=Counter)  # reason -> events
+    endpoint_names: dict[int, str] = field(default_factory=dict)
+
+
+def plan_jobs(
+    store: Store,
+    source: SourceRecord,
+    events: Sequence[RegistryEvent],
+    *,
+    echo_window: timedelta | None = None,
+) -> Plan:
+    """Match `events` from `source` against its rules and build the jobs, deduplicated.
+
+    An event is an echo for a rule when crossdock made that very change in the
+    source, copying from the rule's endpoint, within `echo_window`.
+
+    Reads the store only; raises its errors (`StoreUnavailableError` and the like).
+    """
+    plan = Plan()
+    rules_by_project: dict[str, list[RuleRecord]] = {}
+    endpoints: dict[int, EndpointRecord] = {}
+    seen: set[NewJob] = set()
+    for event in events:
+        project = event.repository.split("/", 1)[0]
+        if project not in rules_by_project:
+            rules_by_project[project] = store.list_rules(
+                source_id=source.id, project=project, enabled=True)
+        rules = rules_by_project[project]
+        if not rules:
+            plan.ignored["no_rule"] += 1
+            continue
+        specs: list[NewJob] = []
+        reasons: set[str] = set()
+        for rule in rules:
+            reason = rule_skips(rule, event)
+            if reason is None:
+                if rule.endpoint_id not in endpoints:
+                    endpoints[rule.endpoint_id] = store.get_endpoint(rule.endpoint_id)
+                endpoint = endpoints[rule.endpoint_id]
+                action = "put" if event.action == "push" else "delete"
+                if store.is_echo(source.url, event.repository, event.tag, event.digest,
+                                 origin=endpoint.url, action=action, within=echo_window):
+                    reason = "echo"
+                else:
+                    specs.extend(job_specs(rule, source, event))
+                    plan.endpoint_names[endpoint.id] = endpoint.name
+            if reason is not None:
+                reasons.add(reason)
+        if not specs:
+            plan.ignored[_main_reason(reasons)] += 1
+            continue
+        plan.accepted += 1
+        for spec in specs:
+            if spec not in seen:
+                seen.add(spec)
+                plan.jobs.append(spec)
+    return plan
+
+
+def rule_skips(rule: RuleRecord, event: RegistryEvent) -> str | None:
+    """Why `rule` has nothing to do with `event` (None: it wants it). Pure."""
+    if event.action == "delete" and not rule.replicate_deletes:
+        return "deletes_off"
+    if not passes(name_filters(rule.repo_filters), event.repository):
+        return "filtered"
+    if event.tag is not None and not passes(name_filters(rule.tag_filters), event.tag):
+        return "filtered"
+    return None
+
+
+def job_specs(rule: RuleRecord, source: SourceRecord, event: RegistryEvent) -> list[NewJob]:
+    """The jobs `event` asks of `rule` (see the module docstring). Pure."""
+
+    def job(action: JobAction, tag: str | None, digest: str | None) -> NewJob:
+        return NewJob(rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=source.id,
+                      repository=event.repository, action=action, tag=tag, digest=digest)
+
+    if event.action == "push":
+        return [job(JobAction.REPLICATE, event.tag, event.digest)]
+    specs = []
+    if event.digest is not None:
+        specs.append(job(JobAction.DELETE, None, event.digest))
+    if event.tag is not None:
+        specs.append(job(JobAction.DELETE, event.tag, None))
+    return specs
+
+
+def name_filters(filters: Sequence[RuleFilter]) -> list[NameFilter]:
+    """A rule's stored filters as `shared.filters` wants them."""
+    return [NameFilter(f.pattern, excludes=f.decision == FilterDecision.EXCLUDES)
+            for f in filters]
+
+
+def _main_reason(reasons: set[str]) -> str:
+    for reason in ("echo", "filtered", "deletes_off"):
+        if reason in reasons:
+            return reason
+    return "no_rule"

@@ -1,0 +1,363 @@
+"""``POST /webhooks/<source>`` with a real store and a real RabbitMQ."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pika
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from receiver.app import create_app, services
+from shared.messages import JobMessage, decode
+from shared.queues import work_queue
+from shared.settings import Settings
+from shared.store import EndpointRecord, JobStatus, Store
+from tests.receiver.conftest import AMQP_URL, WEBHOOK_SECRET, Records, sample_value
+from tests.support.registry_server import free_port
+
+DIST = "application/vnd.docker.distribution.events.v1+json"
+MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+DIGEST = "sha256:" + "a" * 64
+OTHER = "sha256:" + "b" * 64
+
+
+def push(repository: str = "lib/app", tag: str | None = "v1", digest: str = DIGEST,
+         media_type: str = MANIFEST) -> dict[str, Any]:
+    target = {"mediaType": media_type, "repository": repository, "digest": digest,
+              "url": f"http://ignored.example/v2/{repository}/manifests/{digest}"}
+    if tag is not None:
+        target["tag"] = tag
+    return {"id": "e", "action": "push", "target": target, "request": {"method": "PUT"}}
+
+
+def delete(repository: str = "lib/app", *, tag: str | None = None,
+           digest: str | None = None) -> dict[str, Any]:
+    target = {"repository": repository, **({"tag": tag} if tag else {}),
+              **({"digest": digest} if digest else {})}
+    return {"id": "d", "action": "delete", "target": target}
+
+
+def post(client: FlaskClient, source: str, *events: dict[str, Any],
+         body: bytes | None = None, content_type: str = DIST,
+         authorization: str | None = f"Bearer {WEBHOOK_SECRET}") -> TestResponse:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    data = body if body is not None else json.dumps({"events": list(events)}).encode()
+    return client.post(f"/webhooks/{source}", data=data, content_type=content_type,
+                       headers=headers)
+
+
+def body_of(response: TestResponse) -> dict[str, Any]:
+    data = response.get_json()
+    assert isinstance(data, dict), response.data
+    return data
+
+
+def queued(settings: Settings, endpoint: EndpointRecord) -> list[JobMessage]:
+    """Take every message from the endpoint's work queue."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        channel = connection.channel()
+        messages: list[JobMessage] = []
+        while True:
+            _method, _properties, body = channel.basic_get(
+                work_queue(settings.queue_prefix, endpoint.name), auto_ack=True)
+            if body is None:
+                return messages
+            messages.append(decode(body))
+    finally:
+        connection.close()
+
+
+# -- accepted -------------------------------------------------------------------------------
+
+
+def test_a_push_is_recorded_queued_for_the_endpoint_and_answered_202(
+    client: FlaskClient, records: Records, settings: Settings, store: Store
+) -> None:
+    source, endpoint = records.source(), records.endpoint()
+    rule = records.rule(source, endpoint)
+
+    response = post(client, source.name, push(tag="v1"), push(tag=None, digest=OTHER))
+
+    assert response.status_code == 202
+    ids = body_of(response)["jobs"]
+    assert body_of(response) == {"jobs": ids, "ignored": 0, "rejected": []}
+    first, second = (store.get_job(i) for i in ids)
+    assert (first.action, first.repository, first.tag, first.digest) == \
+        ("replicate", "lib/app", "v1", DIGEST)
+    assert (second.tag, second.digest) == (None, OTHER)  # a push by digest
+    assert {first.status, second.status} == {JobStatus.PENDING}
+    messages = queued(settings, endpoint)
+    assert [m.job_id for m in messages] == ids
+    assert messages[0].rule_id == rule.id and messages[0].endpoint == endpoint.name
+    assert (messages[0].source_id, messages[0].tag) == (source.id, "v1")
+
+
+def test_deletes_become_delete_jobs_and_repeats_in_one_body_are_merged(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint())
+
+    response = post(client, source.name, delete(digest=DIGEST), delete(tag="v1"),
+                    delete(digest=DIGEST), push(tag="v2"), push(tag="v2"))
+
+    jobs = [store.get_job(i) for i in body_of(response)["jobs"]]
+    assert response.status_code == 202
+    assert [(j.action, j.tag, j.digest) for j in jobs] == [
+        ("delete", None, DIGEST), ("delete", "v1", None), ("replicate", "v2", DIGEST)]
+
+
+def test_a_harbor_artifact_delete_with_a_tag_deletes_the_digest_and_the_tag(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    source = records.source(kind="harbor")
+    records.rule(source, records.endpoint())
+    body = {"type": "DELETE_ARTIFACT", "occur_at": 1755758290, "operator": "admin",
+            "event_data": {"resources": [{"digest": DIGEST, "tag": "v1",
+                                          "resource_url": "harbor.example/lib/app:v1"}],
+                           "repository": {"repo_full_name": "lib/app", "namespace": "lib"}}}
+
+    response = post(client, source.name, body=json.dumps(body).encode(),
+                    content_type="application/json", authorization=f"Bearer {WEBHOOK_SECRET}")
+
+    jobs = [store.get_job(i) for i in body_of(response)["jobs"]]
+    assert [(j.action, j.tag, j.digest) for j in jobs] == [
+        ("delete", None, DIGEST), ("delete", "v1", None)]
+
+
+def test_every_rule_of_the_project_gets_its_job(
+    client: FlaskClient, records: Records, settings: Settings, store: Store
+) -> None:
+    source = records.source()
+    near, far = records.endpoint(), records.endpoint("https://far.test")
+    records.rule(source, near)
+    records.rule(source, far, dest_namespace="mirror")
+    records.rule(records.source(), near)  # another source's rule
+
+    response = post(client, source.name, push())
+
+    assert sorted(store.get_job(i).endpoint_id for i in body_of(response)["jobs"]) == \
+        sorted([near.id, far.id])
+    assert len(queued(settings, near)) == len(queued(settings, far)) == 1
+
+
+# -- nothing to do: 200 -----------------------------------------------------------------------
+
+
+def test_no_matching_rule_is_answered_200_with_the_same_shape(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint(), project="other")
+    records.rule(source, records.endpoint(), project="lib", enabled=False)
+
+    response = post(client, source.name, push("lib/app"), push("library/app"))
+
+    assert response.status_code == 200
+    assert body_of(response) == {"jobs": [], "ignored": 2, "rejected": []}
+    assert records.all_jobs() == []
+
+
+def test_rejected_and_ignored_events_are_answered_2xx_and_counted_in_metrics(
+    client: FlaskClient, app: Flask, records: Records
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint())
+
+    response = post(client, source.name,
+                    push("Bad/Name"), push(tag="-x"),
+                    push(media_type="application/octet-stream", tag=None),
+                    {"action": "pull", "target": {"repository": "lib/app", "digest": DIGEST}},
+                    push(tag="ok"))
+
+    assert response.status_code == 202
+    assert body_of(response)["ignored"] == 2
+    assert body_of(response)["rejected"] == [
+        {"reason": "invalid_repository", "detail": "Bad/Name"},
+        {"reason": "invalid_tag", "detail": "lib/app:-x"}]
+    metrics = client.get("/metrics").text
+    assert (f'crossdock_receiver_events_rejected_total{{reason="invalid_repository",'
+            f'source="{source.name}"}} 1.0') in metrics
+    assert sample_value(app, "crossdock_receiver_events_received_total",
+                        source=source.name) == 5
+    assert sample_value(app, "crossdock_receiver_events_accepted_total", source=source.name) == 1
+    assert sample_value(app, "crossdock_receiver_events_ignored_total", source=source.name,
+                        reason="blob") == 1
+    assert sample_value(app, "crossdock_receiver_jobs_created_total", action="replicate") == 1
+
+
+def test_a_body_of_no_known_shape_is_answered_200_and_rejected(
+    client: FlaskClient, app: Flask, records: Records
+) -> None:
+    source = records.source()
+
+    response = post(client, source.name, body=b'{"hello": "world"}',
+                    content_type="application/json")
+
+    assert response.status_code == 200
+    assert [r["reason"] for r in body_of(response)["rejected"]] == ["unknown_format"]
+    assert sample_value(app, "crossdock_receiver_events_rejected_total", source=source.name,
+                        reason="unknown_format") == 1
+
+
+def test_an_echo_of_crossdocks_own_write_makes_no_job(
+    client: FlaskClient, app: Flask, records: Records, store: Store
+) -> None:
+    # Given a rule A→B that wrote lib/app:v1 into B, and the opposite rule B→A
+    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
+    source_b, endpoint_a = records.source(b_url), records.endpoint(a_url)
+    records.rule(source_b, endpoint_a)
+    store.record_write(b_url, "lib/app", "v1", DIGEST, origin=a_url)
+
+    # When B notifies that write, and then a user's own push of v1
+    echo = post(client, source_b.name, push(tag="v1", digest=DIGEST))
+    user = post(client, source_b.name, push(tag="v1", digest=OTHER))
+
+    # Then only the user's push is replicated back to A
+    assert echo.status_code == 200
+    assert body_of(echo) == {"jobs": [], "ignored": 1, "rejected": []}
+    assert user.status_code == 202
+    assert sample_value(app, "crossdock_receiver_events_ignored_total", source=source_b.name,
+                        reason="echo") == 1
+
+
+def test_an_echo_for_one_rule_still_flows_down_a_chain(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
+    source_b = records.source(b_url)
+    back, onward = records.endpoint(a_url), records.endpoint("http://c.test:5000")
+    records.rule(source_b, back)
+    records.rule(source_b, onward)
+    store.record_write(b_url, "lib/app", "v1", DIGEST, origin=a_url)
+
+    response = post(client, source_b.name, push(tag="v1", digest=DIGEST))
+
+    assert [store.get_job(i).endpoint_id for i in body_of(response)["jobs"]] == [onward.id]
+
+
+def test_rule_filters_pick_repositories_and_tags(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint(),
+                 repo_filters=[{"pattern": "lib/app*"}],
+                 tag_filters=[{"pattern": "v*"}, {"pattern": "*-rc*", "decision": "excludes"}])
+
+    response = post(client, source.name,
+                    push("lib/app", "v1"), push("lib/app-web", "v2"),   # kept
+                    push("lib/app", "latest"), push("lib/app", "v3-rc1"),  # tag filters
+                    push("lib/other", "v1"),                             # repository filter
+                    push("lib/app", None, OTHER),                        # no tag to filter
+                    delete("lib/app", digest=DIGEST),                    # no tag to filter
+                    delete("lib/app", tag="latest"))                     # tag filters
+
+    jobs = [store.get_job(i) for i in body_of(response)["jobs"]]
+    assert [(j.action, j.repository, j.tag or j.digest) for j in jobs] == [
+        ("replicate", "lib/app", "v1"), ("replicate", "lib/app-web", "v2"),
+        ("replicate", "lib/app", OTHER), ("delete", "lib/app", DIGEST)]
+    assert body_of(response)["ignored"] == 4
+
+
+def test_a_rule_that_does_not_replicate_deletes_gets_no_delete_job(
+    client: FlaskClient, records: Records
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint(), replicate_deletes=False)
+
+    response = post(client, source.name, delete(digest=DIGEST), delete(tag="v1"))
+
+    assert (response.status_code, body_of(response)["jobs"]) == (200, [])
+
+
+# -- refused ----------------------------------------------------------------------------------
+
+
+def test_a_missing_or_wrong_secret_is_401(client: FlaskClient, records: Records) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint())
+
+    missing = post(client, source.name, push(), authorization=None)
+    wrong = post(client, source.name, push(), authorization="Bearer nope")
+    other_scheme = post(client, source.name, push(), authorization=f"Basic {WEBHOOK_SECRET}")
+
+    for response in (missing, wrong, other_scheme):
+        assert response.status_code == 401
+        assert body_of(response)["error"]["code"] == "unauthorized"
+    assert records.all_jobs() == []
+
+
+def test_the_bare_secret_is_accepted_as_harbor_may_send_it(
+    client: FlaskClient, records: Records
+) -> None:
+    source = records.source()
+
+    assert post(client, source.name, push(), authorization=WEBHOOK_SECRET).status_code == 200
+
+
+def test_a_source_without_a_webhook_secret_accepts_nothing(
+    client: FlaskClient, records: Records
+) -> None:
+    source = records.source(secret=None)
+
+    assert post(client, source.name, push(), authorization="Bearer ").status_code == 401
+    assert post(client, source.name, push(), authorization=None).status_code == 401
+
+
+def test_an_unknown_source_is_404(client: FlaskClient) -> None:
+    response = post(client, "nobody", push())
+
+    assert response.status_code == 404
+    assert body_of(response)["error"]["code"] == "not_found"
+
+
+def test_a_body_that_is_not_json_is_400(client: FlaskClient, records: Records) -> None:
+    source = records.source()
+
+    response = post(client, source.name, body=b"<xml/>")
+
+    assert response.status_code == 400
+    assert body_of(response)["error"]["code"] == "bad_request"
+    assert "not JSON" in body_of(response)["error"]["message"]
+
+
+def test_a_body_over_the_limit_is_413_in_the_json_error_shape(
+    client: FlaskClient, records: Records, settings: Settings
+) -> None:
+    source = records.source()
+    records.rule(source, records.endpoint())
+    event = push()
+    event["padding"] = "x" * settings.max_body_bytes
+
+    response = post(client, source.name, event)
+
+    assert response.status_code == 413
+    assert body_of(response)["error"]["code"] == "request_entity_too_large"
+    assert records.all_jobs() == []
+
+
+def test_an_unreachable_broker_is_503_and_leaves_no_job_pending(
+    settings: Settings, store: Store, records: Records
+) -> None:
+    closed = settings.replace(amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F",
+                              connect_timeout=1.0)
+    app = create_app(closed, store=store)
+    source = records.source()
+    records.rule(source, records.endpoint())
+
+    response = post(app.test_client(), source.name, push(tag="v1"), push(tag="v2"))
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    assert body_of(response)["error"]["code"] == "unavailable"
+    jobs = records.all_jobs()
+    assert len(jobs) == 2
+    assert {job.status for job in jobs} == {JobStatus.FAILED}
+    assert all("could not queue the job" in (job.error or "") for job in jobs)
+    assert sample_value(app, "crossdock_receiver_publish_failures_total") == 1
+    with app.app_context():
+        services().publisher.close()
