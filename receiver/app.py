@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import structlog
 from flask import Flask, Response, current_app, g, request
 
+from receiver.cache import TtlCache
 from receiver.errors import register_error_handlers
 from receiver.metrics import ReceiverMetrics
 from shared.broker import Publisher
 from shared.settings import Settings
-from shared.store import Store, open_store
+from shared.store import EndpointRecord, SourceRecord, Store, open_store
 
 log = structlog.get_logger("crossdock.receiver")
 
@@ -31,6 +32,8 @@ class Services:
     store: Store
     publisher: Publisher
     metrics: ReceiverMetrics
+    sources: TtlCache[str, tuple[SourceRecord, str | None]]
+    endpoints: TtlCache[int, EndpointRecord]
 
 
 def services() -> Services:
@@ -57,11 +60,14 @@ def create_app(
     app = Flask("crossdock.receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    opened = store or open_store(settings)
     app.extensions["crossdock"] = Services(
         settings=settings,
-        store=store or open_store(settings),
+        store=opened,
         publisher=publisher or Publisher(settings, name="crossdock-receiver"),
         metrics=metrics or ReceiverMetrics(),
+        sources=TtlCache(lambda name: _source_with_secret(opened, name)),
+        endpoints=TtlCache(opened.get_endpoint),
     )
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
@@ -72,6 +78,11 @@ def create_app(
     return app
 
 
+def _source_with_secret(store: Store, name: str) -> tuple[SourceRecord, str | None]:
+    source = store.get_source_by_name(name)
+    return source, store.source_webhook_secret(source.id)
+
+
 def _start_timer() -> None:
     g.started = time.monotonic()
     structlog.contextvars.clear_contextvars()
@@ -79,7 +90,8 @@ def _start_timer() -> None:
 
 def _log_request(response: Response) -> Response:
     """One canonical line per request."""
-    if request.path not in ("/healthz", "/metrics"):
+    # Webhooks write their own canonical line; probes would drown the log.
+    if request.path not in ("/healthz", "/metrics") and request.blueprint != "webhooks":
         log.info("request", method=request.method, path=request.path,
                  status=response.status_code,
                  ms=round((time.monotonic() - g.get("started", time.monotonic())) * 1000, 1))

@@ -27,7 +27,7 @@ digest (an endpoint that lagged behind). Both re-check the source before deletin
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -61,6 +61,7 @@ def plan_jobs(
     events: Sequence[RegistryEvent],
     *,
     echo_window: timedelta | None = None,
+    endpoint_lookup: Callable[[int], EndpointRecord] | None = None,
 ) -> Plan:
     """Match `events` from `source` against its rules and build the jobs, deduplicated.
 
@@ -88,7 +89,8 @@ def plan_jobs(
             reason = rule_skips(rule, event)
             if reason is None:
                 if rule.endpoint_id not in endpoints:
-                    endpoints[rule.endpoint_id] = store.get_endpoint(rule.endpoint_id)
+                    endpoints[rule.endpoint_id] = (endpoint_lookup or store.get_endpoint)(
+                        rule.endpoint_id)
                 endpoint = endpoints[rule.endpoint_id]
                 action = "put" if event.action == "push" else "delete"
                 if store.is_echo(source.url, event.repository, event.tag, event.digest,

@@ -53,7 +53,8 @@ def receive(source_name: str) -> Response:
     found.metrics.received.labels(source.name).inc(notification.received)
     try:
         window = timedelta(seconds=found.settings.echo_window_seconds)
-        plan = plan_jobs(found.store, source, notification.events, echo_window=window)
+        plan = plan_jobs(found.store, source, notification.events, echo_window=window,
+                         endpoint_lookup=found.endpoints.get)
         jobs = dispatch(found.store, found.publisher.publish_jobs, plan.jobs,
                         plan.endpoint_names)
     except CrossdockError as exc:
@@ -71,10 +72,9 @@ def receive(source_name: str) -> Response:
 def _authenticated_source(found: Services, name: str) -> SourceRecord:
     """The source, if the request carries its secret. Raises 404, 401 (or the store's 503)."""
     try:
-        source = found.store.get_source_by_name(name)
+        source, secret = found.sources.get(name)
     except RecordNotFoundError:
         raise NotFound(f"no source named {name!r}") from None
-    secret = found.store.source_webhook_secret(source.id)
     if not secret:
         raise Unauthorized(f"source {name!r} has no webhook secret: set one to receive events")
     if not bearer_matches(request.headers.get("Authorization"), secret):
