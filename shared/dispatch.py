@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from shared.errors import CrossdockError
+from shared.errors import CrossdockError, TransientError
 from shared.messages import JobAction, JobMessage
-from shared.store import ExecutionRecord, ExecutionTrigger, JobRecord, NewJob, RuleRecord, Store
+from shared.store import (
+    ExecutionRecord,
+    ExecutionTrigger,
+    JobRecord,
+    NewJob,
+    RuleRecord,
+    Store,
+    StoreUnavailableError,
+)
 from shared.store import JobAction as StoreJobAction
 
 PublishJobs = Callable[[Sequence[JobMessage]], None]
@@ -62,14 +70,33 @@ def publish_recorded(
         raise
 
 
+class ExecutionNotQueuedError(TransientError):
+    """An execution was recorded but its sync job could not be published (its job
+    is marked failed). `execution_id` names it, so it can be reported and rerun."""
+
+    def __init__(self, message: str, execution_id: int) -> None:
+        super().__init__(message)
+        self.execution_id = execution_id
+
+
 def start_execution(
     store: Store, publish: PublishJobs, rule: RuleRecord, trigger: ExecutionTrigger | str
 ) -> tuple[ExecutionRecord, JobRecord]:
     """Start one run of a rule: an execution and its sync job, which lists the
-    project at the source and queues one replicate job per image."""
+    project at the source and queues one replicate job per image.
+
+    Raises `ExecutionNotQueuedError` when the publish fails, the store's errors otherwise.
+    """
     execution = store.create_execution(rule.id, trigger)
-    [job] = dispatch(store, publish, [NewJob(
-        rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
-        repository=rule.project, action=StoreJobAction.SYNC, execution_id=execution.id,
-    )])
+    spec = NewJob(rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
+                  repository=rule.project, action=StoreJobAction.SYNC, execution_id=execution.id)
+    try:
+        [job] = dispatch(store, publish, [spec])
+    except StoreUnavailableError:
+        raise
+    except CrossdockError as exc:
+        raise ExecutionNotQueuedError(
+            f"execution {execution.id} was recorded but its sync job could not be queued: {exc}",
+            execution.id,
+        ) from exc
     return store.get_execution(execution.id), job

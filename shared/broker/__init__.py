@@ -23,6 +23,7 @@ from shared.broker.errors import (
     TopologyMismatchError,
 )
 from shared.broker.publisher import OutgoingMessage, Publisher
+from shared.broker.redrive import ParkedMessage, redrive_failed
 from shared.broker.topology import (
     QueueSpec,
     declare_topology,
@@ -46,6 +47,7 @@ __all__ = [
     "Handler",
     "Outcome",
     "OutgoingMessage",
+    "ParkedMessage",
     "PublishRejectedError",
     "Publisher",
     "QueueSpec",
@@ -56,4 +58,5 @@ __all__ = [
     "endpoint_topology",
     "ping",
     "queue_depths",
+    "redrive_failed",
 ]

@@ -111,3 +111,36 @@ def list_tags(transport: Transport, repository: str) -> dict[str, str]:
     return tags
 
 
+
+
+def project_id(transport: Transport, project: str) -> int | None:
+    """The numeric id of `project`, or None when it does not exist (404).
+
+    A non-admin asking for a missing project gets 403 like for a project it may
+    not see (protocols.md §11.2): `PermissionDeniedError`.
+    """
+    response = transport.api_request(
+        "GET", f"{API}/projects/{quote(project, safe='')}", headers={"X-Is-Resource-Name": "true"}
+    )
+    if response.status_code == 404:
+        return None
+    raise_for(response, f"GET Harbor project {project}")
+    try:
+        return int(response.json()["project_id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise RegistryRejectedError(f"GET Harbor project {project}: unexpected body") from exc
+
+
+def current_permissions(transport: Transport, project_id: int) -> set[tuple[str, str]]:
+    """``{(resource, action)}`` the account may do in a project (§11.4 step 4).
+
+    Works for robots too; raises `AuthenticationError` for bad credentials.
+    """
+    what = "GET Harbor users/current/permissions"
+    response = transport.api_request(
+        "GET", f"{API}/users/current/permissions",
+        params={"scope": f"/project/{project_id}", "relative": "true"},
+    )
+    items = _json_list(raise_for(response, what), what)
+    return {(str(item.get("resource")), str(item.get("action")))
+            for item in items if isinstance(item, dict)}

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from sqlalchemy import exc as sa_exc
 
 from shared.errors import CrossdockError
-from shared.store.errors import RecordNotFoundError
+from shared.store.errors import ConflictError, RecordNotFoundError
 from shared.store.executions import ExecutionStore
 from shared.store.records import (
     JobAction,
@@ -174,6 +174,31 @@ class JobStore(ExecutionStore):
                           f"the job could not be queued, it will not run: {error}")
             self._refresh(conn, {row.execution_id for row in rows})
         return sorted(row.id for row in rows)
+
+    def reset_for_retry(self, job_id: int) -> JobRecord:
+        """An operator retries a failed job: back to pending (attempts and the last
+        error kept, so the log reads on), with a line in its log. The caller then
+        publishes it again (`shared.dispatch.publish_recorded`).
+
+        Raises `ConflictError` when the job is not failed, `RecordNotFoundError`.
+        """
+        now = self._now()
+        with self._write() as conn:
+            row = self._row(conn, jobs, job_id, "job", lock=True)
+            if row.status != JobStatus.FAILED:
+                raise ConflictError(
+                    f"job {job_id} is {row.status}, not failed: only a failed job can be retried"
+                )
+            row = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(status=JobStatus.PENDING.value, finished_at=None, updated_at=now)
+                .returning(*jobs.c)
+            ).one()
+            self._log(conn, job_id, LogLevel.INFO,
+                      f"retried by an operator after {row.attempts} attempt(s)")
+            self._refresh(conn, [row.execution_id])
+        return _job_record(row)
 
     # Logs -----------------------------------------------------------------------
 

@@ -1,0 +1,105 @@
+"""Endpoints: the registries crossdock writes to. ``/endpoints[/<name>[/redrive]]``."""
+
+from __future__ import annotations
+
+import structlog
+from flask import Blueprint, Response
+from marshmallow import Schema, fields
+
+from receiver.api.common import MAX_INT, answer, describe, empty, load_body, unavailable
+from receiver.api.lookup import endpoint_named
+from receiver.api.schemas import (
+    EndpointSchema,
+    endpoint_create,
+    endpoint_out,
+    endpoint_patch,
+)
+from receiver.app import services
+from shared.broker import BrokerError, ParkedMessage, redrive_failed
+from shared.store import ConflictError, RecordNotFoundError
+
+blueprint = Blueprint("endpoints", __name__)
+log = structlog.get_logger("crossdock.receiver")
+
+
+class EndpointListSchema(Schema):
+    items = fields.List(fields.Nested(EndpointSchema))
+
+
+class RedriveSchema(Schema):
+    endpoint = fields.String()
+    moved = fields.Integer(metadata={"description": "Messages moved back to the work queue"})
+    jobs_reset = fields.Integer(metadata={"description": "Failed jobs set back to pending"})
+
+
+@blueprint.post("/endpoints")
+@describe("Create an endpoint", body=endpoint_create, response=endpoint_out, status=201,
+          errors=(400, 409))
+def create() -> Response:
+    data = load_body(endpoint_create)
+    endpoint = services().store.create_endpoint(**data)
+    log.info("endpoint created", endpoint=endpoint.name, url=endpoint.url)
+    return answer(endpoint_out.dump(endpoint), 201)
+
+
+@blueprint.get("/endpoints")
+@describe("List endpoints", response=EndpointListSchema())
+def index() -> Response:
+    return answer({"items": endpoint_out.dump(services().store.list_endpoints(), many=True)})
+
+
+@blueprint.get("/endpoints/<name>")
+@describe("Show an endpoint", response=endpoint_out, errors=(404,))
+def show(name: str) -> Response:
+    return answer(endpoint_out.dump(endpoint_named(name)))
+
+
+@blueprint.patch("/endpoints/<name>")
+@describe("Change an endpoint (not its name); null removes username, password, CA bundle",
+          body=endpoint_patch, response=endpoint_out, errors=(400, 404))
+def update(name: str) -> Response:
+    endpoint = endpoint_named(name)
+    data = load_body(endpoint_patch, partial=True)
+    updated = services().store.update_endpoint(endpoint.id, **data)
+    services().endpoints.clear()  # this process's webhook path sees the change at once
+    log.info("endpoint changed", endpoint=name, fields=sorted(data))
+    return answer(endpoint_out.dump(updated))
+
+
+@blueprint.delete("/endpoints/<name>")
+@describe("Delete an endpoint and its job history (409 while a rule uses it)",
+          status=204, errors=(404, 409))
+def delete(name: str) -> Response:
+    services().store.delete_endpoint(endpoint_named(name).id)
+    services().endpoints.clear()
+    log.info("endpoint deleted", endpoint=name)
+    return Response(status=204)
+
+
+@blueprint.post("/endpoints/<name>/redrive")
+@describe("Move every message of the endpoint's failed queue back to its work queue "
+          "(attempt 1); their failed jobs go back to pending",
+          body=empty, response=RedriveSchema(), errors=(400, 404, 503))
+def redrive(name: str) -> Response:
+    load_body(empty, empty_ok=True)
+    endpoint = endpoint_named(name)
+    store = services().store
+    reset = 0
+
+    def before_move(message: ParkedMessage) -> None:
+        nonlocal reset
+        job_id = message.message_id or ""
+        if not (job_id.isdecimal() and job_id.isascii() and int(job_id) <= MAX_INT):
+            return  # not one of ours: moved anyway, the consumer parks what it can't read
+        try:
+            store.reset_for_retry(int(job_id))
+            reset += 1
+        except (ConflictError, RecordNotFoundError):
+            pass  # already retried, or its rule is gone (the consumer drops it)
+
+    try:
+        moved = redrive_failed(services().settings, endpoint.name, before_move)
+    except BrokerError as exc:
+        return unavailable(f"redrive stopped ({exc}); call it again to move the rest")
+    log.info("failed queue redriven", endpoint=name, moved=moved, jobs_reset=reset)
+    return answer({"endpoint": endpoint.name, "moved": moved, "jobs_reset": reset})

@@ -1,0 +1,50 @@
+"""Executions: runs of rules, newest first. ``/executions[/<id>]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response
+
+from receiver.api.common import ID, answer, describe, load_query
+from receiver.api.job_schemas import ExecutionListSchema, execution_out, execution_query
+from receiver.api.lookup import rule_id_of
+from receiver.app import services
+from shared.store import ExecutionRecord
+
+blueprint = Blueprint("executions", __name__)
+
+
+def _dump(execution: ExecutionRecord, rule_names: dict[int, str]) -> dict[str, Any]:
+    finished = execution.succeeded + execution.failed + execution.skipped
+    payload: dict[str, Any] = execution_out.dump({
+        **execution.__dict__,
+        "rule": rule_names.get(execution.rule_id),
+        "in_progress": execution.total - finished,
+    })
+    return payload
+
+
+def _rule_names() -> dict[int, str]:
+    return {rule.id: rule.name for rule in services().store.list_rules()}
+
+
+@blueprint.get("/executions")
+@describe("List executions, newest first", query=execution_query,
+          response=ExecutionListSchema(), errors=(400,))
+def index() -> Response:
+    query = load_query(execution_query)
+    rule_id = rule_id_of(query["rule"]) if "rule" in query else None
+    found = services().store.list_executions(
+        rule_id=rule_id, status=query.get("status"), limit=query["limit"],
+        offset=query["offset"])
+    names = _rule_names()
+    return answer({"items": [_dump(e, names) for e in found], "limit": query["limit"],
+                   "offset": query["offset"]})
+
+
+@blueprint.get(f"/executions/<{ID}:execution_id>")
+@describe("Show an execution with its counts", response=execution_out, errors=(404,))
+def show(execution_id: int) -> Response:
+    execution = services().store.get_execution(execution_id)
+    return answer(_dump(execution, _rule_names()))

@@ -1,0 +1,96 @@
+"""Replication jobs: the list, one job, its log, and retrying a failed one.
+``/jobs[/<id>[/log|/retry]]``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from flask import Blueprint, Response
+
+from receiver.api.common import (
+    ID,
+    answer,
+    describe,
+    empty,
+    load_body,
+    load_query,
+    unavailable,
+)
+from receiver.api.job_schemas import (
+    JobListSchema,
+    job_log_out,
+    job_out,
+    job_query,
+)
+from receiver.api.lookup import endpoint_id_of, rule_id_of
+from receiver.app import services
+from shared.broker import BrokerError
+from shared.dispatch import publish_recorded
+from shared.store import JobRecord
+
+blueprint = Blueprint("jobs", __name__)
+log = structlog.get_logger("crossdock.receiver")
+
+
+def _dump(job: JobRecord, rules: dict[int, str], endpoints: dict[int, str]) -> dict[str, Any]:
+    payload: dict[str, Any] = job_out.dump({
+        **job.__dict__, "rule": rules.get(job.rule_id), "endpoint": endpoints.get(job.endpoint_id),
+    })
+    return payload
+
+
+def _names() -> tuple[dict[int, str], dict[int, str]]:
+    store = services().store
+    return ({r.id: r.name for r in store.list_rules()},
+            {e.id: e.name for e in store.list_endpoints()})
+
+
+def _dump_one(job: JobRecord) -> dict[str, Any]:
+    return _dump(job, *_names())
+
+
+@blueprint.get("/jobs")
+@describe("List jobs, newest first; rule and endpoint by name or id", query=job_query,
+          response=JobListSchema(), errors=(400,))
+def index() -> Response:
+    query = load_query(job_query)
+    found = services().store.list_jobs(
+        rule_id=rule_id_of(query["rule"]) if "rule" in query else None,
+        endpoint_id=endpoint_id_of(query["endpoint"]) if "endpoint" in query else None,
+        status=query.get("status"),
+        execution_id=query.get("execution"),
+        limit=query["limit"],
+        offset=query["offset"],
+    )
+    rules, endpoints = _names()
+    return answer({"items": [_dump(job, rules, endpoints) for job in found],
+                   "limit": query["limit"], "offset": query["offset"]})
+
+
+@blueprint.get(f"/jobs/<{ID}:job_id>")
+@describe("Show a job", response=job_out, errors=(404,))
+def show(job_id: int) -> Response:
+    return answer(_dump_one(services().store.get_job(job_id)))
+
+
+@blueprint.get(f"/jobs/<{ID}:job_id>/log")
+@describe("A job's log lines, oldest first", response=job_log_out, errors=(404,))
+def job_log(job_id: int) -> Response:
+    lines = services().store.job_log(job_id)
+    return answer(job_log_out.dump({"job_id": job_id, "lines": lines}))
+
+
+@blueprint.post(f"/jobs/<{ID}:job_id>/retry")
+@describe("Retry a failed job: back to pending and queued again (409 unless failed)",
+          body=empty, response=job_out, errors=(404, 409, 503))
+def retry(job_id: int) -> Response:
+    load_body(empty, empty_ok=True)
+    store = services().store
+    job = store.reset_for_retry(job_id)
+    try:
+        publish_recorded(store, services().publisher.publish_jobs, [job])
+    except BrokerError as exc:  # the job is failed again, with the reason
+        return unavailable(f"job {job_id} could not be queued: {exc}")
+    log.info("job retried", job_id=job_id)
+    return answer(_dump_one(store.get_job(job_id)))

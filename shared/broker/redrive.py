@@ -1,0 +1,108 @@
+"""Moving parked messages from an endpoint's failed queue back to its work queue.
+
+Once whatever made the jobs fail is fixed (a password, a permission, a full
+disk), an operator sends them round again. Each message is taken with
+``basic_get``, published with a confirm to the work queue as attempt 1, and only
+then acked: at least once, like everything else (a crash in between leaves a
+copy in both queues; the consumer drops the duplicate of a finished job).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pika.exceptions
+
+from shared.broker.connection import close_quietly, connect, pika_errors
+from shared.broker.delivery import ATTEMPT_HEADER, ERROR_HEADER, ORIGIN_HEADER, REASON_HEADER
+from shared.broker.publisher import OutgoingMessage, publish_confirmed
+from shared.broker.topology import declare_topology
+from shared.queues import failed_queue, work_queue
+from shared.settings import Settings
+
+# Headers that describe the parking (ours) or a dead-lettering (the broker's).
+_DROPPED = (ERROR_HEADER, REASON_HEADER, ORIGIN_HEADER,
+            "x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
+
+
+@dataclass(frozen=True)
+class ParkedMessage:
+    """A message about to go back to work."""
+
+    body: bytes
+    headers: Mapping[str, Any]
+    message_id: str | None
+
+
+BeforeMove = Callable[[ParkedMessage], None]
+
+
+def redrive_failed(
+    settings: Settings, endpoint: str, before_move: BeforeMove | None = None
+) -> int:
+    """Move every message parked in `endpoint`'s failed queue to its work queue with
+    the attempt counter back at 1; returns how many moved.
+
+    `before_move` runs for each message before it is published (e.g. to set its
+    job back to pending); if it raises, that message stays parked and the error
+    propagates. Messages parked while this runs may stay for the next call: it
+    moves at most as many as the queue held when it started.
+
+    Raises `BrokerUnavailableError`, `BrokerAccessDeniedError`, `PublishRejectedError`,
+    `TopologyMismatchError`.
+    """
+    source = failed_queue(settings.queue_prefix, endpoint)
+    target = work_queue(settings.queue_prefix, endpoint)
+    connection = connect(settings, "crossdock-redrive")
+    moved = 0
+    try:
+        declare_topology(connection, settings, endpoint)
+        with pika_errors(f"moving messages from {source!r} to {target!r}"):
+            channel = connection.channel()
+            channel.confirm_delivery()
+            waiting = channel.queue_declare(source, passive=True).method.message_count
+        while moved < waiting:
+            if not _move_one(channel, source, target, before_move):
+                break
+            moved += 1
+    finally:
+        close_quietly(connection)
+    return moved
+
+
+def _move_one(channel: Any, source: str, target: str, before_move: BeforeMove | None) -> bool:
+    """Move the head of `source`; False when it is empty."""
+    context = f"moving a message from {source!r} to {target!r}"
+    with pika_errors(context):
+        method, properties, body = channel.basic_get(source, auto_ack=False)
+    if method is None:
+        return False
+    headers = {key: value for key, value in (properties.headers or {}).items()
+               if not key.startswith(_DROPPED)}
+    headers[ATTEMPT_HEADER] = 1
+    try:
+        if before_move is not None:
+            before_move(ParkedMessage(body, headers, properties.message_id))
+        publish_confirmed(channel, OutgoingMessage(
+            target, body, headers, properties.message_id,
+            content_type=properties.content_type,
+        ))
+    except BaseException:
+        _requeue(channel, method.delivery_tag)
+        raise
+    with pika_errors(context):
+        channel.basic_ack(method.delivery_tag)
+    return True
+
+
+def _requeue(channel: Any, delivery_tag: int) -> None:
+    """Put a message back at the head of the failed queue; closing the channel
+    would do the same, so a failure here is not worth reporting over the first."""
+    try:
+        if channel.is_open:
+            channel.basic_nack(delivery_tag, requeue=True)
+    except pika.exceptions.AMQPError:
+        pass
+
