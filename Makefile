@@ -26,7 +26,8 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-demo: venv services
+demo: venv
+	./scripts/ensure-services.sh --install-only
 	$(BIN)/python scripts/demo.py
 
 bench: venv services

@@ -19,6 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# `make demo` starts (and later stops) RabbitMQ itself, so it only installs.
+[ "${1:-}" = "--install-only" ] && exit 0
+
 amqp_up() { (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; }
 
 if ! amqp_up; then
