@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install and start what crossdock's tests and demo need on a Debian machine:
 # the Distribution registry binary, skopeo, htpasswd, RabbitMQ (running on
-# 127.0.0.1:5672). Idempotent; needs root (or sudo) only for what is missing.
+# 127.0.0.1:5672), and the docker-compose client (to check docker-compose.yml). Idempotent; needs root (or sudo) only for what is missing.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,7 @@ need=()
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)  # validates the compose file
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
