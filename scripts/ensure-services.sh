@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install and start what crossdock's tests and demo need on a Debian machine:
 # the Distribution registry binary, skopeo, htpasswd, RabbitMQ (running on
-# 127.0.0.1:5672), and the docker-compose client (to check docker-compose.yml). Idempotent; needs root (or sudo) only for what is missing.
+# 127.0.0.1:5672), and the docker-compose client (to check docker-compose.yml).
+# Idempotent; needs root (or sudo) only for what is missing.
 set -euo pipefail
 
 need=()
