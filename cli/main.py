@@ -8,6 +8,13 @@ import click
 from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
 from cli.errors import run_guarded
+from cli.operator import (
+    endpoints_group,
+    executions_group,
+    jobs_group,
+    rules_group,
+    sources_group,
+)
 from cli.receiver import receiver_command
 from shared.logging import configure_logging
 from shared.settings import load_settings
@@ -31,6 +38,11 @@ cli.add_command(copy_command)
 cli.add_command(sync_command)
 cli.add_command(consumer_command)
 cli.add_command(receiver_command)
+cli.add_command(endpoints_group)
+cli.add_command(sources_group)
+cli.add_command(rules_group)
+cli.add_command(jobs_group)
+cli.add_command(executions_group)
 
 
 def main() -> None:
