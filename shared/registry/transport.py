@@ -146,8 +146,9 @@ class Transport:
         if response.status_code != 401:
             return response
         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))
+        sent = response.request.headers.get("Authorization") if response.request else None
         response.close()
-        if challenge is None or not replayable or not self._answer(challenge, scopes):
+        if challenge is None or not replayable or not self._answer(challenge, scopes, sent):
             raise self._unauthorized(method, path, response)
         response = self._send(method, url, scopes, headers, params, data, stream, timeout)
         if response.status_code == 401:
@@ -236,15 +237,17 @@ class Transport:
             return f"Bearer {token}" if token else None
         return None
 
-    def _answer(self, challenge: Challenge, scopes: tuple[str, ...]) -> bool:
-        """Get ready to answer a challenge. False when nothing new can be tried."""
+    def _answer(self, challenge: Challenge, scopes: tuple[str, ...], sent: str | None) -> bool:
+        """Get ready to answer a challenge to a request that carried `sent` as its
+        Authorization. False when nothing new can be tried."""
         if challenge.scheme == "basic":
             if self.config.username is None:
                 return False
             with self._auth_lock:
-                already = self._auth.scheme == "basic"
                 self._auth.scheme = "basic"
-            return not already
+            # Another thread may have learnt the scheme meanwhile: retry unless this
+            # very request already carried the credentials.
+            return not (sent or "").startswith("Basic ")
         if challenge.scheme == "bearer" and "realm" in challenge.params:
             realm = challenge.params["realm"]
             service = challenge.params.get("service", "")
