@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: demo test lint bench venv services clean
 
 $(STAMP): pyproject.toml
+	./scripts/ensure-services.sh --install-only
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,server]'

@@ -7,6 +7,7 @@ import click
 
 from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
+from cli.keys import secret_key_command
 from cli.errors import run_guarded
 from cli.operator import (
     endpoints_group,
@@ -38,6 +39,7 @@ cli.add_command(copy_command)
 cli.add_command(sync_command)
 cli.add_command(consumer_command)
 cli.add_command(receiver_command)
+cli.add_command(secret_key_command)
 cli.add_command(endpoints_group)
 cli.add_command(sources_group)
 cli.add_command(rules_group)

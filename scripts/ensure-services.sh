@@ -6,6 +6,8 @@
 set -euo pipefail
 
 need=()
+# A fresh Debian may lack Python's venv (crossdock needs Python >= 3.11: Debian 12 has it).
+python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3 python3-venv python3-pip)
 [ -x /usr/bin/docker-registry ] || need+=(docker-registry)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)

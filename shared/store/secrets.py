@@ -14,10 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from shared.errors import ConfigurationError
 
-_GENERATE_HINT = (
-    'generate one with: python -c "from cryptography.fernet import Fernet; '
-    'print(Fernet.generate_key().decode())"'
-)
+_GENERATE_HINT = "generate one with: crossdock secret-key"
 
 
 def generate_secret_key() -> str:

@@ -108,3 +108,13 @@ def test_sync_summary_and_exit_status(registry: RegistryServer, registry2: Regis
 
     text = crossdock("sync", f"{registry.url}/lib", f"{registry2.url}/mirror")
     assert text.stdout.startswith("3 images: 0 copied, 2 skipped, 1 failed")
+
+
+def test_secret_key_prints_a_usable_key() -> None:
+    from shared.store.secrets import SecretBox
+
+    run = crossdock("secret-key")
+
+    assert run.returncode == 0
+    box = SecretBox(run.stdout.strip())
+    assert box.decrypt(box.encrypt("s3cret")) == "s3cret"
