@@ -7,8 +7,8 @@ import click
 
 from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
-from cli.keys import secret_key_command
 from cli.errors import run_guarded
+from cli.keys import secret_key_command
 from cli.operator import (
     endpoints_group,
     executions_group,
