@@ -7,7 +7,6 @@ processes.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -24,7 +23,6 @@ import yaml
 from consumers.service import ConsumerService
 from shared.broker import Publisher
 from shared.dispatch import job_message
-from shared.settings import Settings
 from shared.store import (
     EndpointRecord,
     JobRecord,
@@ -32,12 +30,11 @@ from shared.store import (
     RuleRecord,
     SourceRecord,
     Store,
-    generate_secret_key,
     open_store,
 )
 from tests.support.registry_server import RegistryServer
+from tests.support.settings import AMQP_URL, pipeline_settings
 
-AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
 
 
@@ -46,20 +43,7 @@ class Pipeline:
 
     def __init__(self, tmp_path: Path) -> None:
         self.tmp_path = tmp_path
-        self.settings = Settings(
-            amqp_url=AMQP_URL + "?heartbeat=5",
-            queue_prefix=f"crossdock-test-{uuid.uuid4().hex[:8]}",
-            retry_delays=(1, 2),
-            max_attempts=3,
-            consumer_concurrency=2,
-            consumer_metrics_port=0,
-            database_url=f"sqlite:///{tmp_path / 'crossdock.db'}",
-            secret_key=generate_secret_key(),
-            blob_workers=4,
-            chunk_size=8 * 1024 * 1024,
-            connect_timeout=2.0,
-            read_timeout=20.0,
-        )
+        self.settings = pipeline_settings(tmp_path, chunk_size=8 * 1024 * 1024)
         self.store: Store = open_store(self.settings)
         self.publisher = Publisher(self.settings, name="test-publisher")
         self.services: list[tuple[ConsumerService, threading.Thread]] = []

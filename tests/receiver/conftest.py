@@ -16,7 +16,6 @@ server and consumer started here is stopped.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -43,33 +42,19 @@ from shared.store import (
     RuleRecord,
     SourceRecord,
     Store,
-    generate_secret_key,
     open_store,
 )
 from tests.support.images import MANIFEST_ACCEPT, list_state
 from tests.support.registry_server import RegistryServer
+from tests.support.settings import AMQP_URL, pipeline_settings
 
-AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ADMIN_TOKEN = "test-admin-token-0123456789"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(
-        amqp_url=AMQP_URL + "?heartbeat=5",
-        queue_prefix=f"crossdock-test-{uuid.uuid4().hex[:8]}",
-        retry_delays=(1, 2),
-        max_attempts=3,
-        consumer_concurrency=2,
-        consumer_metrics_port=0,
-        database_url=f"sqlite:///{tmp_path / 'crossdock.db'}",
-        secret_key=generate_secret_key(),
-        admin_token=ADMIN_TOKEN,
-        blob_workers=4,
-        connect_timeout=2.0,
-        read_timeout=20.0,
-    )
+    return pipeline_settings(tmp_path, admin_token=ADMIN_TOKEN)
 
 
 @pytest.fixture
