@@ -4,7 +4,8 @@ a confirm before the receiver answers 202.
 Starts `crossdock receiver` (gunicorn, threaded workers) against a fresh SQLite
 store (or CROSSDOCK_DATABASE_URL) and the local RabbitMQ, with one source, one
 endpoint and one rule, then drives it with `wrk` for a fixed time and checks
-that every 202 left a job in the store and a message in the queue.
+that every 202 left a job in the store and a message in the queue. Names carry a
+per-run suffix, so a run against a PostgreSQL database used before works too.
 
     .venv/bin/python bench/webhook_intake.py [--seconds 10] [--connections 16] [--workers 2]
 """
@@ -75,22 +76,26 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="crossdock-intake-"))
     port = free_port()
+    run_id = uuid.uuid4().hex[:6]
+    name, endpoint_name = f"bench-{run_id}", f"bench-ep-{run_id}"
     env = {
         **os.environ,
         "CROSSDOCK_DATABASE_URL": os.environ.get("CROSSDOCK_DATABASE_URL",
                                                  f"sqlite:///{workdir / 'crossdock.db'}"),
         "CROSSDOCK_SECRET_KEY": generate_secret_key(),
         "CROSSDOCK_ADMIN_TOKEN": "bench",
-        "CROSSDOCK_QUEUE_PREFIX": f"crossdock-bench-{uuid.uuid4().hex[:6]}",
+        "CROSSDOCK_QUEUE_PREFIX": f"crossdock-bench-{run_id}",
         "CROSSDOCK_RECEIVER_THREADS": str(args.threads),
         "CROSSDOCK_LOG_LEVEL": "warning",
     }
     settings: Settings = load_settings(environ=env)
     store = open_store(settings)
-    source = store.create_source(name="bench", kind="distribution", url="http://bench:5000",
+    source = store.create_source(name=name, kind="distribution", url="http://bench:5000",
                                  webhook_secret=SECRET)
-    endpoint = store.create_endpoint(name="bench-ep", kind="registry", url="http://mirror:5000")
-    store.create_rule(name="bench", source_id=source.id, endpoint_id=endpoint.id, project="bench")
+    endpoint = store.create_endpoint(name=endpoint_name, kind="registry",
+                                     url="http://mirror:5000")
+    rule = store.create_rule(name=name, source_id=source.id, endpoint_id=endpoint.id,
+                             project="bench")
     receiver = subprocess.Popen(
         [CROSSDOCK, "receiver", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)],
         env=env, stdout=subprocess.DEVNULL, stderr=(workdir / "receiver.log").open("wb"))
@@ -106,10 +111,10 @@ def main() -> None:
         wrk_script(script)
         # Warm up (connections, queue declaration), then measure.
         subprocess.run(["wrk", "-t2", f"-c{args.connections}", "-d2s", "-s", str(script),
-                        f"{url}/webhooks/bench"], capture_output=True, check=True)
-        jobs_before = len(store.list_jobs(limit=10_000_000))
+                        f"{url}/webhooks/{name}"], capture_output=True, check=True)
+        jobs_before = len(store.list_jobs(rule_id=rule.id, limit=10_000_000))
         run = subprocess.run(["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s",
-                              "--latency", "-s", str(script), f"{url}/webhooks/bench"],
+                              "--latency", "-s", str(script), f"{url}/webhooks/{name}"],
                              capture_output=True, text=True, check=True)
         print(run.stdout)
         completed = int(re.search(r"(\d+) requests in", run.stdout).group(1))  # type: ignore[union-attr]
@@ -117,8 +122,8 @@ def main() -> None:
         failed = int(non_2xx.group(1)) if non_2xx else 0
         rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))  # type: ignore[union-attr]
         time.sleep(1)
-        jobs = len(store.list_jobs(limit=10_000_000)) - jobs_before
-        depth = queue_depths(settings, "bench-ep")
+        jobs = len(store.list_jobs(rule_id=rule.id, limit=10_000_000)) - jobs_before
+        depth = queue_depths(settings, endpoint_name)
         print(f"accepted {completed - failed} of {completed} events ({failed} non-2xx) "
               f"at {rate:.0f} events/s with {args.workers} workers x {args.threads} threads")
         print(f"jobs recorded during the run: {jobs}; messages waiting: {depth}")
@@ -127,7 +132,7 @@ def main() -> None:
         receiver.wait(30)
         connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
         channel = connection.channel()
-        for spec in endpoint_topology(settings, "bench-ep"):
+        for spec in endpoint_topology(settings, endpoint_name):
             channel.queue_delete(spec.name)
         connection.close()
         store.close()

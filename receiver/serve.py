@@ -38,6 +38,13 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
             "timeout": 60,
             "child_exit": _child_exit,
         }
+        if self.settings.receiver_workers > 1:
+            # A worker accepts every connection it can, and a client's kept-alive
+            # connection stays with the worker that took it: a burst of clients
+            # connecting at once can all land on one worker while another idles.
+            # Taking only a few more connections than it has threads leaves the
+            # rest to the other workers (waiting in the listen backlog meanwhile).
+            options["worker_connections"] = self.settings.receiver_threads + 4
         for key, value in options.items():
             self.cfg.set(key, value)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, Row, Table, select
 from sqlalchemy import exc as sa_exc
 
 from shared.errors import CrossdockError
-from shared.store.engine import WRITE_OPTION, default_conflict, translate_errors
+from shared.store.engine import WRITE_OPTION, default_conflict, translate_errors, writer_turns
 from shared.store.errors import RecordNotFoundError
 from shared.store.secrets import SecretBox
 
@@ -39,6 +39,7 @@ class StoreBase:
         self._engine = engine
         self._secrets = secrets
         self._clock = clock
+        self._writers = writer_turns(engine)  # SQLite: writers queue (see WriterTurns)
 
     def _now(self) -> datetime:
         return self._clock()
@@ -54,8 +55,10 @@ class StoreBase:
         self,
         on_integrity: Callable[[sa_exc.IntegrityError], CrossdockError] = default_conflict,
     ) -> Iterator[Connection]:
-        """One transaction that writes (on SQLite it holds the write lock from the start)."""
-        with translate_errors(on_integrity), self._engine.connect() as conn:
+        """One transaction that writes (on SQLite it waits for its turn, then holds the
+        write lock from the start)."""
+        turn = self._writers.turn() if self._writers is not None else nullcontext()
+        with turn, translate_errors(on_integrity), self._engine.connect() as conn:
             conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 yield conn

@@ -31,9 +31,11 @@ shared by several machines, keep them in sync (NTP) and the TTL well above any s
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache, lru_cache
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.store.base import StoreBase
@@ -50,6 +52,7 @@ def repository_lease_key(endpoint_id: int, repository: str) -> str:
     return f"{endpoint_id}/{repository}"
 
 
+@lru_cache(maxsize=1024)  # pure, and asked twice per event and rule by the webhook path
 def normalize_registry(value: str) -> str:
     """``https://Registry.Example.com:443/`` → ``registry.example.com``: lower-case host,
     with the port unless it is the scheme's default. Raises `ValueError` without a host.
@@ -125,23 +128,23 @@ class CoordinationStore(StoreBase):
         """
         if tag is None and digest is None:
             raise ValueError("is_echo needs a tag or a digest")
-        query = (
-            select(writes.c.id)
-            .where(writes.c.registry == normalize_registry(registry))
-            .where(writes.c.repository == repository)
-            .where(writes.c.action == action)
-            .limit(1)
-        )
+        params: dict[str, Any] = {
+            "registry": normalize_registry(registry),
+            "repository": repository,
+            "action": action,
+        }
         if digest is not None:
-            query = query.where(writes.c.digest == digest)
+            params["digest"] = digest
         if tag is not None:
-            query = query.where(writes.c.tag == tag)
+            params["tag"] = tag
         if origin is not None:
-            query = query.where(writes.c.origin == normalize_registry(origin))
+            params["origin"] = normalize_registry(origin)
         if within is not None:
-            query = query.where(writes.c.at >= self._now() - within)
+            params["since"] = self._now() - within
+        query = _echo_query(digest is not None, tag is not None, origin is not None,
+                            within is not None)
         with self._read() as conn:
-            return conn.execute(query).first() is not None
+            return conn.execute(query, params).first() is not None
 
     def prune_writes(self, older_than: timedelta | datetime) -> int:
         """Forget writes recorded before a moment (or longer ago than an age).
@@ -204,6 +207,28 @@ class CoordinationStore(StoreBase):
                 .where(leases.c.key == key, leases.c.expires_at > self._now())
             ).scalar_one_or_none()
         return holder
+
+
+@cache
+def _echo_query(digest: bool, tag: bool, origin: bool, since: bool) -> Select[Any]:
+    """`is_echo`'s query for one combination of the optional conditions, built once
+    (the webhook path asks it for every event and rule)."""
+    query = (
+        select(writes.c.id)
+        .where(writes.c.registry == bindparam("registry"))
+        .where(writes.c.repository == bindparam("repository"))
+        .where(writes.c.action == bindparam("action"))
+        .limit(1)
+    )
+    if digest:
+        query = query.where(writes.c.digest == bindparam("digest"))
+    if tag:
+        query = query.where(writes.c.tag == bindparam("tag"))
+    if origin:
+        query = query.where(writes.c.origin == bindparam("origin"))
+    if since:
+        query = query.where(writes.c.at >= bindparam("since"))
+    return query
 
 
 def _ttl(seconds: float) -> timedelta:

@@ -27,6 +27,8 @@ from shared.store.records import (
 from shared.store.schema import executions, job_logs, jobs
 
 _FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
+# Built once: every webhook that makes jobs runs it.
+_INSERT_JOBS = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
 
 
 class JobStore(ExecutionStore):
@@ -64,9 +66,7 @@ class JobStore(ExecutionStore):
             # Lock the executions before adding to them (see the module docstring).
             for execution_id in execution_ids:
                 self._row(conn, executions, execution_id, "execution", lock=True)
-            rows = conn.execute(
-                insert(jobs).returning(*jobs.c, sort_by_parameter_order=True), params
-            ).all()
+            rows = conn.execute(_INSERT_JOBS, params).all()
             self._refresh(conn, execution_ids)
         return [_job_record(row) for row in rows]
 

@@ -42,6 +42,8 @@ class Store(RegistryStore, RuleStore, JobStore, CoordinationStore):
     def close(self) -> None:
         """Close the pooled connections."""
         self._engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
 
     def __enter__(self) -> Store:
         return self
