@@ -16,6 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import pika  # noqa: E402
+
+from shared.broker import endpoint_topology  # noqa: E402
+from shared.settings import Settings  # noqa: E402
 from tests.support.registry_server import RegistryServer  # noqa: E402
 
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
@@ -65,3 +69,12 @@ def stop_and_remove(server: RegistryServer) -> None:
     """Stop a registry and free its disk (each destination is used once)."""
     server.stop()
     shutil.rmtree(server.workdir, ignore_errors=True)
+
+
+def delete_endpoint_queues(settings: Settings, endpoint: str) -> None:
+    """Remove the queues a benchmark declared for `endpoint`."""
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    channel = connection.channel()
+    for spec in endpoint_topology(settings, endpoint):
+        channel.queue_delete(spec.name)
+    connection.close()

@@ -21,11 +21,9 @@ import time
 import uuid
 from pathlib import Path
 
-import pika
 import requests
-from _common import CROSSDOCK, registry_pool
+from _common import CROSSDOCK, delete_endpoint_queues, registry_pool
 
-from shared.broker import endpoint_topology
 from shared.settings import load_settings
 from shared.store import generate_secret_key, open_store
 from tests.support.images import MANIFEST_ACCEPT, push_image
@@ -112,11 +110,7 @@ def main() -> None:
                 process.send_signal(signal.SIGTERM)
             for process in processes:
                 process.wait(30)
-            connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
-            channel = connection.channel()
-            for spec in endpoint_topology(settings, "bench-ep"):
-                channel.queue_delete(spec.name)
-            connection.close()
+            delete_endpoint_queues(settings, "bench-ep")
             store.close()
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -24,11 +24,10 @@ import time
 import uuid
 from pathlib import Path
 
-import pika
 import requests
-from _common import CROSSDOCK
+from _common import CROSSDOCK, delete_endpoint_queues
 
-from shared.broker import endpoint_topology, queue_depths
+from shared.broker import queue_depths
 from shared.settings import Settings, load_settings
 from shared.store import generate_secret_key, open_store
 from tests.support.registry_server import free_port
@@ -130,11 +129,7 @@ def main() -> None:
     finally:
         receiver.send_signal(signal.SIGTERM)
         receiver.wait(30)
-        connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
-        channel = connection.channel()
-        for spec in endpoint_topology(settings, endpoint_name):
-            channel.queue_delete(spec.name)
-        connection.close()
+        delete_endpoint_queues(settings, endpoint_name)
         store.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
