@@ -6,7 +6,6 @@ import click
 
 from cli.errors import run_guarded
 from shared.settings import Settings
-from shared.store import open_store
 
 
 @click.command("consumer")
@@ -19,7 +18,8 @@ from shared.store import open_store
 def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
                      metrics_port: int | None) -> None:
     """Copy and delete images as the queues say, until SIGTERM."""
-    from consumers.service import ConsumerService
+    from consumers.service import ConsumerService  # loaded on demand: `crossdock copy`
+    from shared.store import open_store  # and friends start faster without them
 
     store = run_guarded(lambda: open_store(settings))
     service = run_guarded(lambda: ConsumerService(settings, store, endpoints))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from shared.store import generate_secret_key
-
 
 @click.command("secret-key")
 def secret_key_command() -> None:
@@ -13,4 +11,6 @@ def secret_key_command() -> None:
 
     To rotate keys, list the new one first: CROSSDOCK_SECRET_KEY=new,old.
     """
+    from shared.store.secrets import generate_secret_key  # the store loads on demand
+
     click.echo(generate_secret_key())

@@ -25,7 +25,7 @@ from cli.operator.common import (
     tls_text,
     usage_error,
 )
-from shared.store import EndpointKind
+from shared.kinds import EndpointKind
 
 # -- endpoints --------------------------------------------------------------------------
 

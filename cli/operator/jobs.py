@@ -14,7 +14,7 @@ from cli.operator.common import (
     json_option,
     stamps,
 )
-from shared.store import ExecutionStatus, JobStatus
+from shared.kinds import ExecutionStatus, JobStatus
 
 # -- jobs and executions ----------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from cli.operator.common import (
     stamps,
     usage_error,
 )
-from shared.store import SourceKind
+from shared.kinds import SourceKind
 
 # -- sources ----------------------------------------------------------------------------
 

@@ -10,62 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-
-class SourceKind(StrEnum):
-    DISTRIBUTION = "distribution"
-    HARBOR = "harbor"
-
-
-class EndpointKind(StrEnum):
-    REGISTRY = "registry"  # any OCI registry
-    HARBOR = "harbor"  # also has a project API
-
-
-class FilterDecision(StrEnum):
-    MATCHES = "matches"
-    EXCLUDES = "excludes"
-
-
-class ExecutionTrigger(StrEnum):
-    INITIAL = "initial"
-    MANUAL = "manual"
-    SCHEDULED = "scheduled"
-
-
-class ExecutionStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    PARTIAL = "partial"  # finished, some jobs failed and some did not
-
-
-class JobAction(StrEnum):
-    REPLICATE = "replicate"
-    DELETE = "delete"
-    SYNC = "sync"  # enumerate a project and record one job per image
-
-
-class JobStatus(StrEnum):
-    PENDING = "pending"
-    RUNNING = "running"
-    RETRYING = "retrying"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-    @property
-    def finished(self) -> bool:
-        return self in (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
-
-
-class LogLevel(StrEnum):
-    DEBUG = "debug"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
+from shared.kinds import (
+    EndpointKind,
+    ExecutionStatus,
+    ExecutionTrigger,
+    FilterDecision,
+    JobAction,
+    JobStatus,
+    LogLevel,
+    SourceKind,
+)
 
 
 @dataclass(frozen=True)
@@ -192,3 +147,24 @@ class JobLogRecord:
     at: datetime
     level: LogLevel
     message: str
+
+
+__all__ = [
+    "Credentials",
+    "EndpointKind",
+    "EndpointRecord",
+    "ExecutionRecord",
+    "ExecutionStatus",
+    "ExecutionTrigger",
+    "FilterDecision",
+    "JobAction",
+    "JobLogRecord",
+    "JobRecord",
+    "JobStatus",
+    "LogLevel",
+    "NewJob",
+    "RuleFilter",
+    "RuleRecord",
+    "SourceKind",
+    "SourceRecord",
+]
