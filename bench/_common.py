@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -33,16 +32,31 @@ class Run:
 
 
 def run_measured(argv: list[str]) -> Run:
-    """Run a command to completion; its wall time and peak RSS (from wait4)."""
-    started = time.monotonic()
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _pid, status, usage = os.wait4(process.pid, 0)
-    seconds = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    stderr = process.stderr.read().decode() if process.stderr else ""
+    """Run a command to completion; its wall time and peak RSS.
+
+    The peak is the kernel's high-water mark (VmHWM) of the command itself, read
+    until it exits: `wait4`'s ru_maxrss would count the forked copy of this
+    benchmark process from before the exec.
+    """
+    with tempfile.TemporaryFile() as errors:  # a pipe could fill up and stall the command
+        started = time.monotonic()
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
+        peak_kib = 0
+        status_path = Path(f"/proc/{process.pid}/status")
+        while process.poll() is None:
+            try:
+                for line in status_path.read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak_kib = max(peak_kib, int(line.split()[1]))
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                pass
+            time.sleep(0.005)
+        seconds = time.monotonic() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr[-2000:]}")
-    return Run(seconds, usage.ru_maxrss / 1024)
+    return Run(seconds, peak_kib / 1024)
 
 
 @contextmanager
