@@ -12,15 +12,10 @@ from shared.copy.engine import CopyOptions
 from shared.copy.events import short_digest
 from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError
-from shared.filters import NameFilter, passes
+from shared.filters import from_rule, passes
 from shared.registry import RegistryClient, harbor
 from shared.registry.manifests import delete_tag_reference
-from shared.store import FilterDecision, JobAction, JobStatus, NewJob, RuleFilter
-
-
-def rule_filters(filters: tuple[RuleFilter, ...]) -> list[NameFilter]:
-    return [NameFilter(f.pattern, excludes=f.decision == FilterDecision.EXCLUDES)
-            for f in filters]
+from shared.store import JobAction, JobStatus, NewJob
 
 
 class JobHandlers:
@@ -144,7 +139,7 @@ class JobHandlers:
         else:
             prefix = rule.project + "/"
             repositories = sorted(name for name in src.catalog() if name.startswith(prefix))
-        repo_filters, tag_filters = rule_filters(rule.repo_filters), rule_filters(rule.tag_filters)
+        repo_filters, tag_filters = from_rule(rule.repo_filters), from_rule(rule.tag_filters)
         repositories = [name for name in repositories if passes(repo_filters, name)]
         present = [(repository, tag) for repository in repositories
                    for tag in src.tags(repository) if passes(tag_filters, tag)]

@@ -5,9 +5,10 @@ first path segment), kept by their repository filters, and by their tag filters
 when the event names a tag (a delete or push by digest has no tag to match). For
 each such rule with endpoint E the echo question is asked (DESIGN invariant 3):
 did crossdock itself write this into S, copying from E? A consumer running the
-rule E→S records ``record_write(S, repo, tag, digest, origin=E)``, so the intake
-asks ``is_echo(S, repo, tag, digest, origin=E)`` and drops the event for that rule
-only: a rule S→C (a chain E→S→C) still gets it.
+rule E→S records ``record_write(S, repo, tag, digest, origin=E, action=…)``, so the
+intake asks ``is_echo(S, repo, tag, digest, origin=E, action=…)`` (a push against
+crossdock's puts, a delete against its deletes, within the echo window) and drops
+the event for that rule only: a rule S→C (a chain E→S→C) still gets it.
 
 Jobs, one per surviving (event, rule), identical ones merged:
 
@@ -32,13 +33,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from receiver.notifications import RegistryEvent
-from shared.filters import NameFilter, passes
+from shared.filters import from_rule, passes
 from shared.store import (
     EndpointRecord,
-    FilterDecision,
     JobAction,
     NewJob,
-    RuleFilter,
     RuleRecord,
     SourceRecord,
     Store,
@@ -116,9 +115,9 @@ def rule_skips(rule: RuleRecord, event: RegistryEvent) -> str | None:
     """Why `rule` has nothing to do with `event` (None: it wants it). Pure."""
     if event.action == "delete" and not rule.replicate_deletes:
         return "deletes_off"
-    if not passes(name_filters(rule.repo_filters), event.repository):
+    if not passes(from_rule(rule.repo_filters), event.repository):
         return "filtered"
-    if event.tag is not None and not passes(name_filters(rule.tag_filters), event.tag):
+    if event.tag is not None and not passes(from_rule(rule.tag_filters), event.tag):
         return "filtered"
     return None
 
@@ -138,12 +137,6 @@ def job_specs(rule: RuleRecord, source: SourceRecord, event: RegistryEvent) -> l
     if event.tag is not None:
         specs.append(job(JobAction.DELETE, event.tag, None))
     return specs
-
-
-def name_filters(filters: Sequence[RuleFilter]) -> list[NameFilter]:
-    """A rule's stored filters as `shared.filters` wants them."""
-    return [NameFilter(f.pattern, excludes=f.decision == FilterDecision.EXCLUDES)
-            for f in filters]
 
 
 def _main_reason(reasons: set[str]) -> str:

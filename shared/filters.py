@@ -14,8 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from shared.errors import ConfigurationError
+from shared.kinds import FilterDecision
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,22 @@ class NameFilter:
 
     pattern: str
     excludes: bool = False
+
+
+class StoredFilter(Protocol):
+    """A rule's filter as the store keeps it."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def decision(self) -> str: ...
+
+
+def from_rule(filters: Iterable[StoredFilter]) -> list[NameFilter]:
+    """A rule's stored filters (``matches``/``excludes``) as `NameFilter`s."""
+    return [NameFilter(f.pattern, excludes=f.decision == FilterDecision.EXCLUDES)
+            for f in filters]
 
 
 @lru_cache(maxsize=512)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import ConfigurationError
-from shared.filters import NameFilter, glob_matches, passes
+from shared.filters import NameFilter, from_rule, glob_matches, passes
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,11 @@ def test_every_filter_must_keep_the_name() -> None:
 def test_bad_braces_are_configuration_errors(pattern: str) -> None:
     with pytest.raises(ConfigurationError):
         glob_matches(pattern, "a")
+
+
+def test_a_rules_stored_filters_become_name_filters() -> None:
+    from shared.store import FilterDecision, RuleFilter
+
+    stored = (RuleFilter("lib/**"), RuleFilter("lib/tmp/**", FilterDecision.EXCLUDES))
+
+    assert from_rule(stored) == [NameFilter("lib/**"), NameFilter("lib/tmp/**", excludes=True)]
