@@ -24,6 +24,7 @@ import pytest
 
 from shared.broker import Worker, endpoint_topology
 from shared.settings import Settings
+from tests.support.settings import delete_prefixed_queues
 
 AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 RUN_PREFIX = f"crossdock-test-{uuid.uuid4().hex[:8]}"
@@ -147,17 +148,7 @@ def _sweep_leftovers() -> Iterator[None]:
     yield
     if shutil.which("rabbitmqctl") is None:
         return
-    listed = subprocess.run(
-        ["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name"],
-        capture_output=True, text=True, timeout=30, check=False,
-    )
-    names = [n for n in listed.stdout.split() if n.startswith(RUN_PREFIX + ".")]
-    if names:
-        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-        connection.close()
+    delete_prefixed_queues(RUN_PREFIX)
 
 
 @contextmanager

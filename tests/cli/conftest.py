@@ -30,7 +30,7 @@ from receiver.app import create_app
 from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import Store, generate_secret_key, open_store
-from tests.receiver.conftest import AMQP_URL, delete_queues
+from tests.support.settings import AMQP_URL, delete_endpoint_queues
 
 ADMIN_TOKEN = "cli-test-admin-token-0123456789"
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
@@ -87,7 +87,7 @@ def live_api(tmp_path: Path) -> Iterator[LiveApi]:
         thread.join(10)
         publisher.close()
         endpoints = publisher.endpoints | {e.name for e in store.list_endpoints()}
-        delete_queues(settings, sorted(endpoints))
+        delete_endpoint_queues(settings, sorted(endpoints))
         store.close()
         structlog.reset_defaults()
         log_file.close()

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 import yaml
 
@@ -33,7 +32,7 @@ from shared.store import (
     open_store,
 )
 from tests.support.registry_server import RegistryServer
-from tests.support.settings import AMQP_URL, pipeline_settings
+from tests.support.settings import delete_prefixed_queues, pipeline_settings
 
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
 
@@ -131,7 +130,7 @@ class Pipeline:
                 process.kill()
                 process.wait(10)
         self.publisher.close()
-        _delete_queues(self.settings.queue_prefix)
+        delete_prefixed_queues(self.settings.queue_prefix)
         self.store.close()
 
 
@@ -142,19 +141,6 @@ def _auth(server: RegistryServer) -> dict[str, Any]:
     if server.ca_path:
         fields["ca_bundle"] = str(server.ca_path)
     return fields
-
-
-def _delete_queues(prefix: str) -> None:
-    listed = subprocess.run(["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name"],
-                            capture_output=True, text=True, timeout=60, check=False)
-    names = [n for n in listed.stdout.split() if n.startswith(prefix + ".")]
-    if not names:
-        return
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    channel = connection.channel()
-    for name in names:
-        channel.queue_delete(name)
-    connection.close()
 
 
 @pytest.fixture

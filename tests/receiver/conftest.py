@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pika
 import pytest
 import requests
 from flask import Flask
@@ -34,7 +33,7 @@ from werkzeug.serving import make_server
 
 from consumers.service import ConsumerService
 from receiver.app import create_app, services
-from shared.broker import Publisher, endpoint_topology
+from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import (
     EndpointRecord,
@@ -46,7 +45,7 @@ from shared.store import (
 )
 from tests.support.images import MANIFEST_ACCEPT, list_state
 from tests.support.registry_server import RegistryServer
-from tests.support.settings import AMQP_URL, pipeline_settings
+from tests.support.settings import delete_endpoint_queues, pipeline_settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789"
@@ -72,7 +71,7 @@ def app(settings: Settings, store: Store) -> Iterator[Flask]:
     application.config["TESTING"] = True
     yield application
     publisher.close()
-    delete_queues(settings, [endpoint.name for endpoint in store.list_endpoints()])
+    delete_endpoint_queues(settings, [endpoint.name for endpoint in store.list_endpoints()])
 
 
 @pytest.fixture
@@ -157,20 +156,6 @@ def start_consumer(
         service.stop()
     for _service, thread in started:
         thread.join(45)
-
-
-def delete_queues(settings: Settings, endpoints: Sequence[str]) -> None:
-    """Delete every queue of `endpoints` under the test's prefix (missing ones too)."""
-    names = [spec.name for endpoint in endpoints for spec in endpoint_topology(settings, endpoint)]
-    if not names:
-        return
-    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-    try:
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-    finally:
-        connection.close()
 
 
 def sample_value(app: Flask, name: str, **labels: str) -> float:

@@ -20,7 +20,8 @@ from shared.broker import Publisher
 from shared.queues import work_queue
 from shared.settings import Settings
 from shared.store import JobStatus, Store
-from tests.receiver.conftest import AMQP_URL, WEBHOOK_SECRET, Records, delete_queues
+from tests.receiver.conftest import WEBHOOK_SECRET, Records
+from tests.support.settings import AMQP_URL, delete_endpoint_queues
 from tests.support.tcp_proxy import TcpProxy
 
 DIGEST = "sha256:" + "ab" * 32
@@ -116,6 +117,6 @@ def test_no_accepted_event_is_lost_when_the_broker_goes_away_mid_burst(
         server.shutdown()
         server.server_close()
         publisher.close()
-        delete_queues(settings, [endpoint.name])
+        delete_endpoint_queues(settings, [endpoint.name])
 
 

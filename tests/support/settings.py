@@ -1,14 +1,19 @@
-"""Settings for tests that run the pipeline: the local RabbitMQ under a queue
+"""Settings for tests that run the pipeline (the local RabbitMQ under a queue
 prefix of the test's own, a SQLite store in the test's directory, short retry
-tiers and timeouts."""
+tiers and timeouts), and the clean-up of the queues they declare."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pika
+
+from shared.broker import endpoint_topology
 from shared.settings import Settings
 from shared.store import generate_secret_key
 
@@ -32,3 +37,30 @@ def pipeline_settings(tmp_path: Path, **changes: Any) -> Settings:
     }
     values.update(changes)
     return Settings(**values)
+
+
+def delete_queues(names: Iterable[str]) -> None:
+    """Delete these queues on the test broker (missing ones are fine)."""
+    wanted = sorted(set(names))
+    if not wanted:
+        return
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        channel = connection.channel()
+        for name in wanted:
+            channel.queue_delete(name)
+    finally:
+        connection.close()
+
+
+def delete_endpoint_queues(settings: Settings, endpoints: Iterable[str]) -> None:
+    """Delete every queue of `endpoints` under the settings' prefix."""
+    delete_queues(spec.name for endpoint in endpoints
+                  for spec in endpoint_topology(settings, endpoint))
+
+
+def delete_prefixed_queues(prefix: str) -> None:
+    """Delete every queue whose name starts with ``<prefix>.`` (asks rabbitmqctl)."""
+    listed = subprocess.run(["rabbitmqctl", "list_queues", "-q", "--no-table-headers", "name"],
+                            capture_output=True, text=True, timeout=60, check=False)
+    delete_queues(name for name in listed.stdout.split() if name.startswith(prefix + "."))

@@ -21,10 +21,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from receiver.app import create_app
-from shared.broker import Publisher, endpoint_topology
+from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import Store, generate_secret_key, open_store
 from tests.support.harbor_fixtures import harbor  # noqa: F401 - the Harbor fake, for test_ping
+from tests.support.settings import delete_endpoint_queues
 
 AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ADMIN_TOKEN = "api-test-admin-token-0123456789"
@@ -68,14 +69,7 @@ def publisher(settings: Settings, store: Store) -> Iterator[RecordingPublisher]:
     yield recording
     recording.close()
     endpoints = recording.endpoints | {endpoint.name for endpoint in store.list_endpoints()}
-    names = [spec.name for endpoint in sorted(endpoints)
-             for spec in endpoint_topology(settings, endpoint)]
-    if names:
-        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        channel = connection.channel()
-        for name in names:
-            channel.queue_delete(name)
-        connection.close()
+    delete_endpoint_queues(settings, endpoints)
 
 
 @pytest.fixture
