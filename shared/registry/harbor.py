@@ -99,20 +99,6 @@ def list_repositories(transport: Transport, project: str) -> list[str]:
                   _pages(transport, f"{API}/projects/{quote(project, safe='')}/repositories", what))
 
 
-def list_tags(transport: Transport, repository: str) -> dict[str, str]:
-    """``{tag: digest}`` for a repository's tagged artifacts."""
-    project, repo = _repository_path(repository)
-    what = f"list Harbor artifacts of {repository}"
-    path = f"{API}/projects/{project}/repositories/{repo}/artifacts"
-    tags: dict[str, str] = {}
-    for artifact in _pages(transport, path, what, with_tag="true"):
-        for tag in artifact.get("tags") or []:
-            tags[str(tag["name"])] = str(artifact["digest"])
-    return tags
-
-
-
-
 def project_id(transport: Transport, project: str) -> int | None:
     """The numeric id of `project`, or None when it does not exist (404).
 

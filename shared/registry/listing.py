@@ -21,7 +21,7 @@ PAGE_SIZE = 1000  # Distribution's default catalog.maxentries
 
 
 def _pages(
-    transport: Transport, path: str, scopes: tuple[str, ...], what: str, **kwargs: str
+    transport: Transport, path: str, scopes: tuple[str, ...], **kwargs: str
 ) -> Iterator[Response]:
     url: str | None = path
     params: dict[str, str] | None = dict(kwargs) or None
@@ -51,9 +51,7 @@ def _items(response: Response, key: str, what: str) -> list[Any]:
 
 def catalog(transport: Transport) -> Iterator[str]:
     """Every repository name the registry lists (filtered by what we may see)."""
-    for response in _pages(
-        transport, "/v2/_catalog", (CATALOG_SCOPE,), "GET catalog", n=str(PAGE_SIZE)
-    ):
+    for response in _pages(transport, "/v2/_catalog", (CATALOG_SCOPE,), n=str(PAGE_SIZE)):
         raise_for(response, "GET catalog")
         yield from (str(name) for name in _items(response, "repositories", "GET catalog"))
 
@@ -63,7 +61,7 @@ def tags(transport: Transport, repository: str) -> list[str]:
     found: set[str] = set()
     what = f"GET tags {repository}"
     scopes = (repository_scope(repository, "pull"),)
-    for response in _pages(transport, f"/v2/{repository}/tags/list", scopes, what):
+    for response in _pages(transport, f"/v2/{repository}/tags/list", scopes):
         if response.status_code == 404:
             return []
         raise_for(response, what)
@@ -79,7 +77,7 @@ def referrers(transport: Transport, repository: str, digest: str) -> list[Descri
     what = f"GET referrers {repository}@{digest}"
     scopes = (repository_scope(repository, "pull"),)
     found: list[Descriptor] = []
-    for response in _pages(transport, f"/v2/{repository}/referrers/{digest}", scopes, what):
+    for response in _pages(transport, f"/v2/{repository}/referrers/{digest}", scopes):
         if response.status_code == 404:
             return None
         raise_for(response, what)

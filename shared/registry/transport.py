@@ -35,7 +35,12 @@ from shared.errors import (
     TLSError,
     UnsupportedOperationError,
 )
-from shared.registry.auth import Challenge, TokenCache, parse_challenge
+from shared.registry.auth import (
+    DEFAULT_TOKEN_LIFETIME,
+    Challenge,
+    TokenCache,
+    parse_challenge,
+)
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IO_BLOCK = 1024 * 1024  # socket send size for streamed bodies (urllib3 defaults to 16 KiB)
@@ -291,7 +296,7 @@ class Transport:
         try:
             body = response.json()
             token = body.get("token") or body.get("access_token")
-            lifetime = float(body.get("expires_in") or 60)
+            lifetime = float(body.get("expires_in") or DEFAULT_TOKEN_LIFETIME)
         except (ValueError, AttributeError, TypeError) as exc:
             raise RegistryRejectedError(f"token server {realm} sent an unreadable answer") from exc
         if not token:
