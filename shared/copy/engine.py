@@ -220,8 +220,10 @@ def find_referrers(
     if found is not None:
         return [d.digest for d in found], []
     fallback = subject.replace(":", "-", 1)
-    wanted = {fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)}
-    present = [tag for tag in source.tags(repository) if tag in wanted]
+    # A HEAD per candidate tag costs the same whatever the repository's size;
+    # listing its tags would cost every copy a walk of all of them.
+    candidates = [fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)]
+    present = [tag for tag in candidates if source.head_manifest(repository, tag) is not None]
     digests: list[str] = []
     if fallback in present:
         index = source.get_manifest(repository, fallback)
