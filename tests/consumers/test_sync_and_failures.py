@@ -9,9 +9,10 @@ import pika
 from shared.broker import REASON_HEADER
 from shared.queues import failed_queue, work_queue
 from shared.store import ExecutionStatus, JobAction, JobStatus
-from tests.consumers.conftest import AMQP_URL, Pipeline, wait_until
+from tests.consumers.conftest import Pipeline, wait_until
 from tests.support.images import delete_manifest, list_state, push_image, push_index
 from tests.support.registry_server import RegistryServer
+from tests.support.settings import AMQP_URL
 
 
 def queue_messages(name: str) -> list[tuple[dict[str, Any], bytes]]:

@@ -15,8 +15,9 @@ from shared.messages import JobMessage, decode
 from shared.queues import work_queue
 from shared.settings import Settings
 from shared.store import EndpointRecord, JobStatus, Store
-from tests.receiver.conftest import AMQP_URL, WEBHOOK_SECRET, Records, sample_value
+from tests.receiver.conftest import WEBHOOK_SECRET, Records, sample_value
 from tests.support.registry_server import free_port
+from tests.support.settings import AMQP_URL
 
 DIST = "application/vnd.docker.distribution.events.v1+json"
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
