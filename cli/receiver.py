@@ -25,6 +25,6 @@ def receiver_command(settings: Settings, /, bind: str | None, workers: int | Non
     if workers:
         changes["receiver_workers"] = workers
     settings = settings.replace(**changes) if changes else settings
-    # Create the tables and check the key once, before the workers start.
+    # Create or upgrade the schema and check the key once, before the workers start.
     run_guarded(lambda: open_store(settings).close())
     serve(settings)

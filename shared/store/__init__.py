@@ -1,4 +1,5 @@
-"""The store: configuration, jobs and coordination in SQLite or PostgreSQL.
+"""The store: configuration, jobs, two-way sync state and coordination in SQLite or
+PostgreSQL, its schema versioned by Alembic (`shared.store.migrate`).
 
 The only package that imports SQLAlchemy (Core, not the ORM). Open one with
 `open_store(settings)`; everything else goes through `Store` methods, which
@@ -17,7 +18,15 @@ from shared.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
+from shared.store.migrate import (
+    current_revision,
+    database_revision,
+    head_revision,
+    upgrade_database,
+    upgrade_schema,
+)
 from shared.store.records import (
+    BaseRecord,
     Credentials,
     EndpointKind,
     EndpointRecord,
@@ -25,12 +34,15 @@ from shared.store.records import (
     ExecutionStatus,
     ExecutionTrigger,
     FilterDecision,
+    InventoryEntry,
     JobAction,
     JobLogRecord,
     JobRecord,
     JobStatus,
+    LinkRecord,
     LogLevel,
     NewJob,
+    PairRecord,
     RuleFilter,
     RuleRecord,
     SourceKind,
@@ -42,6 +54,7 @@ from shared.store.store import Store, open_store
 __all__ = [
     "SCHEDULER_LEASE_KEY",
     "UNSET",
+    "BaseRecord",
     "ConflictError",
     "Credentials",
     "EndpointKind",
@@ -50,12 +63,15 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionTrigger",
     "FilterDecision",
+    "InventoryEntry",
     "JobAction",
     "JobLogRecord",
     "JobRecord",
     "JobStatus",
+    "LinkRecord",
     "LogLevel",
     "NewJob",
+    "PairRecord",
     "RecordNotFoundError",
     "RuleFilter",
     "RuleRecord",
@@ -66,8 +82,13 @@ __all__ = [
     "StoreError",
     "StoreUnavailableError",
     "Unset",
+    "current_revision",
+    "database_revision",
     "generate_secret_key",
+    "head_revision",
     "normalize_registry",
     "open_store",
     "repository_lease_key",
+    "upgrade_database",
+    "upgrade_schema",
 ]

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, Row, Table, select
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.errors import CrossdockError
 from shared.store.engine import WRITE_OPTION, default_conflict, translate_errors, writer_turns
@@ -74,3 +75,15 @@ class StoreBase:
         if row is None:
             raise RecordNotFoundError(f"{what} {row_id} not found")
         return row
+
+    @staticmethod
+    def _upsert(conn: Connection, table: Table, values: dict[str, Any]) -> None:
+        """Insert a row, or update the other columns of the row with the same primary key
+        (one ``INSERT .. ON CONFLICT DO UPDATE``, atomic on both backends)."""
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(**values)
+        keys = [column.name for column in table.primary_key]
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: statement.excluded[name] for name in values if name not in keys},
+        ))

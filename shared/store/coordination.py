@@ -1,24 +1,4 @@
-"""Cross-process coordination: the echo record and leases.
-
-**Echo record** (DESIGN invariant 3). After writing a manifest into registry B
-(copied from registry A), a consumer calls ``record_write(B, repo, tag, digest,
-origin=A)``. When B's notification about that write comes back, the receiver asks
-``is_echo(B, repo, tag, digest, origin=A)`` for the rule B→A and drops the event;
-for a rule B→C it asks with ``origin=C``, gets False, and the chain A→B→C flows.
-
-Each record says what crossdock did: a ``put`` (a manifest written by tag or by
-digest) or a ``delete`` (a digest deleted, or a tag removed). Push events are
-compared with puts and delete events with deletes, so a user's delete on B of
-something crossdock once put there is not mistaken for an echo. An event with a
-tag is an echo when crossdock made that change to that tag (and digest, when the
-event has one); an event without a tag (a push by digest: an index child, a
-referrer) when crossdock made that change to that digest in that repository.
-Registries are compared by normalized host[:port] (`normalize_registry`), so a URL
-or a bare host may be passed, but one registry must be known by one name.
-
-The receiver asks with a time window (``within``): echoes come back within
-seconds, while a user who later puts an old image back under a tag must be heard.
-`prune_writes` removes records older than any window in use.
+"""Cross-process coordination: leases, and how registries are named.
 
 **Leases** (DESIGN invariant 4, and "exactly one scheduler acts"). A lease is a
 row (key, holder, expires_at) taken with one ``INSERT .. ON CONFLICT DO UPDATE ..
@@ -30,16 +10,15 @@ shared by several machines, keep them in sync (NTP) and the TTL well above any s
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from functools import cache, lru_cache
-from typing import Any
+from datetime import timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, bindparam, delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.store.base import StoreBase
-from shared.store.schema import leases, writes
+from shared.store.schema import leases
 
 SCHEDULER_LEASE_KEY = "scheduler"
 """The lease the scheduler processes compete for; only its holder starts scheduled runs."""
@@ -73,86 +52,6 @@ def normalize_registry(value: str) -> str:
 
 
 class CoordinationStore(StoreBase):
-    # Echo record ----------------------------------------------------------------
-
-    def record_write(
-        self,
-        registry: str,
-        repository: str,
-        tag: str | None,
-        digest: str | None,
-        origin: str,
-        action: str = "put",
-    ) -> None:
-        """Remember that crossdock wrote into ``registry``/``repository``, copied from
-        ``origin``: a ``put`` of ``digest`` (under ``tag``, or by digest only when None),
-        or a ``delete`` of ``digest`` or of ``tag``."""
-        if action not in ("put", "delete"):
-            raise ValueError(f"unknown write action {action!r}")
-        if tag is None and digest is None:
-            raise ValueError("record_write needs a tag or a digest")
-        key = {
-            "registry": normalize_registry(registry),
-            "repository": repository,
-            "origin": normalize_registry(origin),
-            "action": action,
-        }
-        now = self._now()
-        with self._write() as conn:
-            refreshed = conn.execute(
-                update(writes)
-                .where(*(writes.c[name] == value for name, value in key.items()))
-                .where(writes.c.tag.is_not_distinct_from(tag))
-                .where(writes.c.digest.is_not_distinct_from(digest))
-                .values(at=now)
-            )
-            if refreshed.rowcount == 0:
-                conn.execute(insert(writes).values(**key, tag=tag, digest=digest, at=now))
-
-    def is_echo(
-        self,
-        registry: str,
-        repository: str,
-        tag: str | None,
-        digest: str | None,
-        origin: str | None = None,
-        *,
-        action: str = "put",
-        within: timedelta | None = None,
-    ) -> bool:
-        """Did crossdock itself make this change in ``registry`` (from ``origin``, when
-        given), as a ``put`` or a ``delete``, in the last ``within`` (default: ever)?
-
-        See the module docstring for how tags are compared. Without a digest (a
-        tag delete event), any write of that tag matches.
-        """
-        if tag is None and digest is None:
-            raise ValueError("is_echo needs a tag or a digest")
-        params: dict[str, Any] = {
-            "registry": normalize_registry(registry),
-            "repository": repository,
-            "action": action,
-        }
-        if digest is not None:
-            params["digest"] = digest
-        if tag is not None:
-            params["tag"] = tag
-        if origin is not None:
-            params["origin"] = normalize_registry(origin)
-        if within is not None:
-            params["since"] = self._now() - within
-        query = _echo_query(digest is not None, tag is not None, origin is not None,
-                            within is not None)
-        with self._read() as conn:
-            return conn.execute(query, params).first() is not None
-
-    def prune_writes(self, older_than: timedelta | datetime) -> int:
-        """Forget writes recorded before a moment (or longer ago than an age).
-        Returns how many were removed."""
-        cutoff = self._now() - older_than if isinstance(older_than, timedelta) else older_than
-        with self._write() as conn:
-            return int(conn.execute(delete(writes).where(writes.c.at < cutoff)).rowcount)
-
     # Leases -----------------------------------------------------------------------
 
     def try_acquire_lease(self, key: str, holder: str, ttl_seconds: float) -> bool:
@@ -207,28 +106,6 @@ class CoordinationStore(StoreBase):
                 .where(leases.c.key == key, leases.c.expires_at > self._now())
             ).scalar_one_or_none()
         return holder
-
-
-@cache
-def _echo_query(digest: bool, tag: bool, origin: bool, since: bool) -> Select[Any]:
-    """`is_echo`'s query for one combination of the optional conditions, built once
-    (the webhook path asks it for every event and rule)."""
-    query = (
-        select(writes.c.id)
-        .where(writes.c.registry == bindparam("registry"))
-        .where(writes.c.repository == bindparam("repository"))
-        .where(writes.c.action == bindparam("action"))
-        .limit(1)
-    )
-    if digest:
-        query = query.where(writes.c.digest == bindparam("digest"))
-    if tag:
-        query = query.where(writes.c.tag == bindparam("tag"))
-    if origin:
-        query = query.where(writes.c.origin == bindparam("origin"))
-    if since:
-        query = query.where(writes.c.at >= bindparam("since"))
-    return query
 
 
 def _ttl(seconds: float) -> timedelta:

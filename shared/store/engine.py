@@ -1,4 +1,4 @@
-"""Engines, connection set-up, schema creation, and the translation of errors.
+"""Engines, connection set-up, and the translation of errors.
 
 SQLite (the default, ``sqlite:///crossdock.db``) is shared by separate processes
 (receiver, consumers), so every connection gets WAL mode, a busy timeout and
@@ -19,18 +19,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, make_url
 
 from shared.errors import ConfigurationError, CrossdockError
 from shared.store.errors import ConflictError, StoreError, StoreUnavailableError
-from shared.store.schema import metadata
 
 BUSY_TIMEOUT_SECONDS = 10
 CONNECT_TIMEOUT_SECONDS = 10
 WRITE_OPTION = "crossdock_write"  # execution option: this transaction will write
-_SCHEMA_LOCK_ID = 0x63726F73  # PostgreSQL advisory lock serializing create_all
+SCHEMA_LOCK_ID = 0x63726F73  # PostgreSQL advisory lock serializing schema upgrades
 
 
 def database_url(raw: str) -> URL:
@@ -174,19 +173,6 @@ def writer_turns(engine: Engine) -> WriterTurns | None:
     database = engine.url.database
     plain_file = database and database != ":memory:" and not database.startswith("file:")
     return WriterTurns(f"{database}-writers" if plain_file else None)
-
-
-def create_schema(engine: Engine) -> None:
-    """Create the missing tables and indexes; safe when several processes start at once.
-
-    Raises `StoreUnavailableError` or `StoreError`.
-    """
-    with translate_errors(), engine.connect() as conn:
-        conn.execution_options(**{WRITE_OPTION: True})
-        with conn.begin():
-            if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _SCHEMA_LOCK_ID})
-            metadata.create_all(conn)
 
 
 def default_conflict(exc: sa_exc.IntegrityError) -> CrossdockError:

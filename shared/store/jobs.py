@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, null, select, update
 from sqlalchemy import exc as sa_exc
 
 from shared.errors import CrossdockError
@@ -29,6 +29,14 @@ from shared.store.schema import executions, job_logs, jobs
 _FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
 # Built once: every webhook that makes jobs runs it.
 _INSERT_JOBS = insert(jobs).returning(*jobs.c, sort_by_parameter_order=True)
+# Built once: every consumer job asks it (served by the (rule, repository, tag, id) index).
+_NEWER_JOB = select(func.max(jobs.c.id)).where(
+    jobs.c.rule_id == bindparam("rule_id"),
+    jobs.c.repository == bindparam("repository"),
+    jobs.c.tag == bindparam("tag"),
+    jobs.c.id > bindparam("id"),
+    jobs.c.action.in_((JobAction.REPLICATE.value, JobAction.DELETE.value)),
+)
 
 
 class JobStore(ExecutionStore):
@@ -200,6 +208,41 @@ class JobStore(ExecutionStore):
             self._refresh(conn, [row.execution_id])
         return _job_record(row)
 
+    def mark_deferred(self, job_id: int, message: str) -> JobRecord:
+        """The attempt could not conclude yet (DESIGN invariant 2: the source is still
+        writing) and the job is re-queued with a short delay: back to pending, its
+        attempts unchanged and its last error cleared, with ``message`` in its log.
+        Raises `RecordNotFoundError`.
+        """
+        return self._transition(job_id, JobStatus.PENDING, None, finished=False,
+                                log=message)
+
+    def set_job_plan(self, job_id: int, plan: dict[str, Any] | None) -> None:
+        """Record what a destructive job will do (None: forget it), before its first
+        destructive step, so that every retry finishes it. Raises `RecordNotFoundError`.
+        """
+        with self._write() as conn:
+            result = conn.execute(
+                update(jobs).where(jobs.c.id == job_id)
+                # SQL NULL, not JSON null, for "no plan".
+                .values(plan=null() if plan is None else plan, updated_at=self._now())
+            )
+            if result.rowcount == 0:
+                raise RecordNotFoundError(f"job {job_id} not found")
+
+    def newer_job(self, job: JobRecord) -> int | None:
+        """The id of the newest replicate or delete job recorded after ``job`` for the
+        same rule, repository and tag: a newer event that supersedes it. None without
+        one, or when ``job`` has no tag."""
+        if job.tag is None:
+            return None
+        with self._read() as conn:
+            newest: int | None = conn.execute(_NEWER_JOB, {
+                "rule_id": job.rule_id, "repository": job.repository, "tag": job.tag,
+                "id": job.id,
+            }).scalar_one()
+        return newest
+
     # Logs -----------------------------------------------------------------------
 
     def append_log(self, job_id: int, level: LogLevel | str, message: str) -> None:
@@ -224,7 +267,8 @@ class JobStore(ExecutionStore):
     # Internals ------------------------------------------------------------------
 
     def _transition(
-        self, job_id: int, status: JobStatus, error: str | None, *, finished: bool
+        self, job_id: int, status: JobStatus, error: str | None, *, finished: bool,
+        log: str | None = None,
     ) -> JobRecord:
         now = self._now()
         with self._write() as conn:
@@ -237,6 +281,8 @@ class JobStore(ExecutionStore):
             ).one_or_none()
             if row is None:
                 raise RecordNotFoundError(f"job {job_id} not found")
+            if log is not None:
+                self._log(conn, job_id, LogLevel.INFO, log)
             self._refresh(conn, [row.execution_id])
         return _job_record(row)
 
@@ -270,5 +316,6 @@ def _job_record(row: Row[Any]) -> JobRecord:
         updated_at=row.updated_at,
         started_at=row.started_at,
         finished_at=row.finished_at,
+        plan=row.plan,
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from shared.kinds import (
     EndpointKind,
@@ -138,6 +139,62 @@ class JobRecord:
     updated_at: datetime
     started_at: datetime | None  # the first attempt
     finished_at: datetime | None
+    plan: dict[str, Any] | None = None  # recorded before a destructive step (see schema)
+
+
+@dataclass(frozen=True)
+class LinkRecord:
+    """Source `source_id` and endpoint `endpoint_id` are one registry."""
+
+    id: int
+    source_id: int
+    endpoint_id: int
+    harbor_account: str | None  # the account crossdock writes with, on a Harbor registry
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PairRecord:
+    """Two opposite rules over linked registries: two-way sync of one project.
+
+    `first` is the rule with the lower id. `preferred_rule_id` names the rule whose
+    source wins a conflict (by default `first`'s).
+    """
+
+    first: RuleRecord
+    second: RuleRecord
+    preferred_rule_id: int
+    preference_set: bool  # chosen by an operator, not the default
+
+    @property
+    def key(self) -> str:
+        return f"{self.first.id}-{self.second.id}"
+
+    def other(self, rule_id: int) -> RuleRecord:
+        return self.second if rule_id == self.first.id else self.first
+
+
+@dataclass(frozen=True)
+class BaseRecord:
+    """The last digest both sides of a pair held for a tag (None: absent on both)."""
+
+    repository: str  # named as at the first rule's source
+    tag: str
+    digest: str | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class InventoryEntry:
+    """A tag a rule wrote at its endpoint and answers for."""
+
+    rule_id: int
+    repository: str  # at the endpoint
+    tag: str
+    source_repository: str
+    digest: str
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -150,6 +207,7 @@ class JobLogRecord:
 
 
 __all__ = [
+    "BaseRecord",
     "Credentials",
     "EndpointKind",
     "EndpointRecord",
@@ -157,12 +215,15 @@ __all__ = [
     "ExecutionStatus",
     "ExecutionTrigger",
     "FilterDecision",
+    "InventoryEntry",
     "JobAction",
     "JobLogRecord",
     "JobRecord",
     "JobStatus",
+    "LinkRecord",
     "LogLevel",
     "NewJob",
+    "PairRecord",
     "RuleFilter",
     "RuleRecord",
     "SourceKind",

@@ -12,6 +12,7 @@ from sqlalchemy import exc as sa_exc
 from shared.errors import CrossdockError
 from shared.store.base import UNSET, StoreBase, Unset
 from shared.store.errors import ConflictError, RecordNotFoundError
+from shared.store.inventory import prune_out_of_scope
 from shared.store.records import FilterDecision, RuleFilter, RuleRecord
 from shared.store.schema import endpoints, rules, sources
 
@@ -122,7 +123,8 @@ class RuleStore(StoreBase):
         schedule: str | Unset | None = UNSET,
         prune: bool | Unset = UNSET,
     ) -> RuleRecord:
-        """Change the given fields only.
+        """Change the given fields only. The rule's inventory entries the change puts
+        out of its scope are forgotten (see `shared.store.inventory`).
 
         Raises `RecordNotFoundError` (the rule, or a new source or endpoint), or
         `ConflictError` when the new name is taken.
@@ -158,10 +160,12 @@ class RuleStore(StoreBase):
             if "endpoint_id" in values:
                 self._row(conn, endpoints, values["endpoint_id"], "endpoint")
             values["updated_at"] = self._now()
-            row = conn.execute(
+            before = _rule_record(row)
+            after = _rule_record(conn.execute(
                 update(rules).where(rules.c.id == rule_id).values(**values).returning(*rules.c)
-            ).one()
-        return _rule_record(row)
+            ).one())
+            prune_out_of_scope(conn, before, after)
+        return after
 
     def delete_rule(self, rule_id: int) -> None:
         """Delete a rule with its executions, jobs and job logs.

@@ -1,9 +1,8 @@
 """Table definitions (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
-Tables are created with ``metadata.create_all`` when a store opens (see
-`shared.store.engine.create_schema`), which only adds what is missing. There are
-no migrations (no Alembic) yet: a change to an existing table needs one by hand
-until the schema settles.
+The schema is versioned by Alembic (`shared/store/migrations/`): a store opened
+by a newer crossdock is upgraded in place (see `shared.store.migrate`). A change
+to this module needs a new migration that makes the same change.
 
 Timestamps are stored in UTC (`UTCDateTime`); enumerated columns are strings with
 a CHECK constraint listing `shared.store.records` values; deleting a rule deletes
@@ -195,12 +194,17 @@ jobs = Table(
     *_timestamps(),
     Column("started_at", UTCDateTime(), nullable=True),
     Column("finished_at", UTCDateTime(), nullable=True),
+    # What a destructive job will do, recorded before its first destructive step so
+    # that every retry finishes it (a tag delete on Distribution 2.8: the digest and
+    # the sibling tags to put back).
+    Column("plan", JsonList, nullable=True),
     _one_of("action", JobAction),
     _one_of("status", JobStatus),
     Index(None, "execution_id", "status"),
     Index(None, "rule_id", "id"),
     Index(None, "endpoint_id", "id"),
     Index(None, "status", "id"),
+    Index(None, "rule_id", "repository", "tag", "id"),  # the newest job for a tag
 )
 
 job_logs = Table(
@@ -215,23 +219,6 @@ job_logs = Table(
     Index(None, "job_id", "id"),
 )
 
-# The echo record (DESIGN invariant 3): what crossdock itself wrote, and from where.
-writes = Table(
-    "writes",
-    metadata,
-    Column("id", BigId, primary_key=True),
-    Column("registry", String, nullable=False),  # normalized host[:port] written to
-    Column("repository", String, nullable=False),
-    Column("tag", String, nullable=True),  # None: written by digest only
-    Column("digest", String, nullable=True),  # None: a tag removed with its digest unknown
-    Column("action", String(8), nullable=False, server_default="put"),  # put or delete
-    Column("origin", String, nullable=False),  # normalized host[:port] copied from
-    Column("at", UTCDateTime(), nullable=False),
-    Index(None, "registry", "repository", "digest"),
-    Index(None, "registry", "repository", "tag"),
-    Index(None, "at"),
-)
-
 # Cross-process mutual exclusion (DESIGN invariant 4, and the single scheduler).
 leases = Table(
     "leases",
@@ -240,4 +227,63 @@ leases = Table(
     Column("holder", String, nullable=False),
     Column("acquired_at", UTCDateTime(), nullable=False),
     Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# A registry known to crossdock both as a source and as an endpoint (DESIGN
+# invariant 3): what makes two opposite rules a two-way pair, and what tells which
+# rule would copy a write back to its origin.
+registry_links = Table(
+    "registry_links",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source_id", Integer, ForeignKey("sources.id", ondelete="CASCADE"), nullable=False,
+           unique=True),
+    Column("endpoint_id", Integer, ForeignKey("endpoints.id", ondelete="CASCADE"),
+           nullable=False, unique=True),
+    # Harbor names only an account in its events (`operator`): the account crossdock
+    # writes into this registry with, so that its writes are known there.
+    Column("harbor_account", String, nullable=True),
+    *_timestamps(),
+)
+
+# The side that wins a conflict in a two-way pair, when an operator chose one (the
+# default is the source of the pair's first rule, the one with the lower id).
+pair_preferences = Table(
+    "pair_preferences",
+    metadata,
+    Column("first_rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("second_rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("preferred_rule_id", Integer, nullable=False),  # whose source wins
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The base of a two-way pair: the last digest both sides held for a tag (None: the
+# tag was absent on both), named as at the first rule's source.
+sync_bases = Table(
+    "sync_bases",
+    metadata,
+    Column("first_rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("second_rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("repository", String, primary_key=True),
+    Column("tag", String, primary_key=True),
+    Column("digest", String, nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# What each rule wrote at its endpoint and still answers for (DESIGN, case 7 of the
+# convergence work): deletes made at the source while the rule was off are applied
+# from it, and only while the endpoint's tag still holds what crossdock put there.
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("rule_id", Integer, ForeignKey("rules.id", ondelete="CASCADE"), primary_key=True),
+    Column("repository", String, primary_key=True),  # at the endpoint
+    Column("tag", String, primary_key=True),
+    Column("source_repository", String, nullable=False),
+    Column("digest", String, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )

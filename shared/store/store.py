@@ -9,21 +9,28 @@ from sqlalchemy import Engine, text
 from shared.settings import Settings
 from shared.store.base import Clock, utc_now
 from shared.store.coordination import CoordinationStore
-from shared.store.engine import create_schema, make_engine
+from shared.store.engine import make_engine
+from shared.store.inventory import InventoryStore
 from shared.store.jobs import JobStore
+from shared.store.links import LinkStore
+from shared.store.migrate import upgrade_schema
+from shared.store.pairs import PairStore
 from shared.store.registries import RegistryStore
 from shared.store.rules import RuleStore
 from shared.store.secrets import SecretBox
 
 
-class Store(RegistryStore, RuleStore, JobStore, CoordinationStore):
-    """Sources, endpoints, rules, executions, jobs and their logs, the echo record,
-    and leases. Each method is one transaction; it returns frozen records and raises
-    only crossdock errors:
+class Store(RegistryStore, LinkStore, RuleStore, PairStore, InventoryStore, JobStore,
+            CoordinationStore):
+    """Sources, endpoints and the links that say a source and an endpoint are one
+    registry; rules, their two-way pairs with their sync bases, and what each rule
+    wrote (its inventory); executions, jobs and their logs; and leases. Each method
+    is one transaction; it returns frozen records and raises only crossdock errors:
 
     - `StoreUnavailableError` (transient): the database is unreachable or busy;
     - `RecordNotFoundError`: no row with that id or name;
-    - `ConflictError`: a name already taken, a source or endpoint still in use;
+    - `ConflictError`: a name already taken, a source or endpoint still in use or
+      already linked;
     - `StoreError`: any other database failure;
     - `ConfigurationError`: a stored secret the configured key cannot open;
     - `ValueError`: a value outside an enumeration (the API validates input first).
@@ -64,13 +71,15 @@ def open_store(
     create_tables: bool = True,
     clock: Clock = utc_now,
 ) -> Store:
-    """A `Store` for ``settings.database_url`` (or a URL), with its tables created.
+    """A `Store` for ``settings.database_url`` (or a URL), its schema created or
+    upgraded in place to this crossdock's (`shared.store.migrate.upgrade_schema`).
 
     ``secret_key`` defaults to ``settings.secret_key``; with a bare URL it must be
     given. Opens no connection when ``create_tables`` is False.
 
     Raises `ConfigurationError` (missing or malformed key, bad URL),
-    `StoreUnavailableError` (database unreachable while creating the tables).
+    `StoreUnavailableError` (database unreachable while upgrading the schema),
+    `StoreError` (a schema this crossdock cannot upgrade).
     """
     if isinstance(settings_or_url, Settings):
         url = settings_or_url.database_url
@@ -81,7 +90,7 @@ def open_store(
     engine = make_engine(url)
     try:
         if create_tables:
-            create_schema(engine)
+            upgrade_schema(engine)
     except BaseException:
         engine.dispose()
         raise

@@ -52,6 +52,7 @@ def _empty_postgres(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         tables = [row[0] for row in conn.execute(
             "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'alembic_version'"  # the schema stays, at its revision
         )]
         if tables:
             names = ", ".join(f'"{table}"' for table in tables)

@@ -1,10 +1,9 @@
-"""The echo record (DESIGN invariant 3) and leases (invariant 4, the single scheduler)."""
+"""Leases (DESIGN invariant 4, the single scheduler) and registry names."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 
@@ -14,12 +13,9 @@ from shared.store import (
     normalize_registry,
     repository_lease_key,
 )
-from tests.store.helpers import FakeClock, RawQuery
+from tests.store.helpers import FakeClock
 
-DIGEST = "sha256:" + "1" * 64
-OTHER_DIGEST = "sha256:" + "2" * 64
-
-# Echo record ------------------------------------------------------------------------------
+# Registry names ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -41,72 +37,6 @@ def test_registries_are_compared_by_normalized_host(value: str, expected: str) -
 def test_a_registry_needs_a_host(value: str) -> None:
     with pytest.raises(ValueError):
         normalize_registry(value)
-
-
-def test_a_write_crossdock_made_comes_back_as_an_echo(store: Store) -> None:
-    # Given crossdock copied team/app:v1 from A into B,
-    store.record_write("https://b.example.com", "team/app", "v1", DIGEST,
-                       origin="https://a.example.com")
-
-    # B's notification about it is an echo for the rule back to A (by URL or by host) ...
-    assert store.is_echo("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    assert store.is_echo("https://B.example.com:443", "team/app", "v1", DIGEST,
-                         origin="https://a.example.com/")
-    # ... and for any rule when the origin is not asked about.
-    assert store.is_echo("b.example.com", "team/app", "v1", DIGEST)
-
-
-def test_a_chain_still_flows(store: Store) -> None:
-    # A -> B was crossdock's write; the rule B -> C must still copy it on.
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-
-    assert not store.is_echo("b.example.com", "team/app", "v1", DIGEST, origin="c.example.com")
-
-
-def test_other_pushes_are_not_echoes(store: Store) -> None:
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-
-    assert not store.is_echo("b.example.com", "team/app", "v2", DIGEST)  # a retag by a user
-    assert not store.is_echo("b.example.com", "team/app", "v1", OTHER_DIGEST)  # a new push
-    assert not store.is_echo("b.example.com", "team/web", "v1", DIGEST)
-    assert not store.is_echo("a.example.com", "team/app", "v1", DIGEST)
-    assert not store.is_echo("b.example.com:5000", "team/app", "v1", DIGEST)
-
-
-def test_an_event_without_a_tag_matches_any_write_of_that_digest(store: Store) -> None:
-    # Index children and referrers are pushed by digest; a tagged copy also PUTs by digest.
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    store.record_write("b.example.com", "team/app", None, OTHER_DIGEST, origin="a.example.com")
-
-    assert store.is_echo("b.example.com", "team/app", None, DIGEST)
-    assert store.is_echo("b.example.com", "team/app", None, OTHER_DIGEST)
-    assert not store.is_echo("b.example.com", "team/app", "v1", OTHER_DIGEST)
-
-
-def test_recording_the_same_write_again_refreshes_it(
-    store: Store, clock: FakeClock, raw_query: RawQuery
-) -> None:
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    store.record_write("b.example.com", "team/app", None, DIGEST, origin="a.example.com")
-    clock.advance(3600)
-
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    store.record_write("b.example.com", "team/app", None, DIGEST, origin="a.example.com")
-
-    assert raw_query("SELECT count(*) FROM writes") == [(2,)]
-    assert store.prune_writes(timedelta(minutes=30)) == 0  # both were refreshed just now
-
-
-def test_old_writes_can_be_pruned(store: Store, clock: FakeClock) -> None:
-    store.record_write("b.example.com", "team/app", "old", DIGEST, origin="a.example.com")
-    clock.advance(8 * 86400)
-    store.record_write("b.example.com", "team/app", "new", OTHER_DIGEST, origin="a.example.com")
-
-    assert store.prune_writes(timedelta(days=7)) == 1
-
-    assert not store.is_echo("b.example.com", "team/app", "old", DIGEST)
-    assert store.is_echo("b.example.com", "team/app", "new", OTHER_DIGEST)
-    assert store.prune_writes(clock.now + timedelta(seconds=1)) == 1  # a cut-off moment
 
 
 # Leases ---------------------------------------------------------------------------------------
@@ -203,30 +133,3 @@ def test_exactly_one_of_many_racing_processes_gets_the_lease(
 def test_a_lease_needs_a_positive_ttl(store: Store) -> None:
     with pytest.raises(ValueError, match="positive TTL"):
         store.try_acquire_lease("k", "me", ttl_seconds=0)
-
-
-def test_deletes_and_puts_are_told_apart(store: Store) -> None:
-    # Given crossdock put team/app:v1 into B, and later deleted another digest and a tag
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    store.record_write("b.example.com", "team/app", None, OTHER_DIGEST, origin="a.example.com",
-                       action="delete")
-    store.record_write("b.example.com", "team/app", "old", None, origin="a.example.com",
-                       action="delete")
-
-    # A user's delete of what crossdock put is not an echo; crossdock's own deletes are.
-    assert not store.is_echo("b.example.com", "team/app", None, DIGEST, action="delete")
-    assert not store.is_echo("b.example.com", "team/app", "v1", None, action="delete")
-    assert store.is_echo("b.example.com", "team/app", None, OTHER_DIGEST, action="delete")
-    assert store.is_echo("b.example.com", "team/app", "old", None, action="delete")
-    assert not store.is_echo("b.example.com", "team/app", None, OTHER_DIGEST)  # not a put
-
-
-def test_echoes_count_only_within_the_window(store: Store, clock: FakeClock) -> None:
-    store.record_write("b.example.com", "team/app", "v1", DIGEST, origin="a.example.com")
-    clock.advance(30 * 60)
-
-    assert store.is_echo("b.example.com", "team/app", "v1", DIGEST, within=timedelta(hours=1))
-    clock.advance(31 * 60)
-    # An hour later, a user putting that image back under v1 is heard.
-    assert not store.is_echo("b.example.com", "team/app", "v1", DIGEST,
-                             within=timedelta(hours=1))

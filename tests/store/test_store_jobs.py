@@ -20,7 +20,7 @@ from shared.store import (
     RuleRecord,
     Store,
 )
-from tests.store.helpers import FakeClock
+from tests.store.helpers import FakeClock, RawQuery
 
 
 def new_job(rule: RuleRecord, tag: str | None = "v1", *,
@@ -344,3 +344,68 @@ def test_counts_stay_right_when_consumers_finish_jobs_at_once(
     assert errors == []
     done = stores[0].get_execution(execution.id)
     assert (done.status, done.total, done.succeeded) == (ExecutionStatus.SUCCEEDED, 40, 40)
+
+
+# Plans, deferral and newer jobs (convergence) ------------------------------------------
+
+
+def test_a_job_plan_is_recorded_and_forgotten(
+    store: Store, rule: RuleRecord, raw_query: RawQuery
+) -> None:
+    (job,) = record(store, rule)
+    assert job.plan is None
+    plan = {"digest": "sha256:" + "a" * 64, "restore": ["v2", "latest"], "step": 1}
+
+    store.set_job_plan(job.id, plan)
+    assert store.get_job(job.id).plan == plan
+    assert store.list_jobs()[0].plan == plan
+
+    store.set_job_plan(job.id, None)
+    assert store.get_job(job.id).plan is None
+    assert raw_query(f"SELECT count(*) FROM jobs WHERE plan IS NULL AND id = {job.id}") == [(1,)]
+    with pytest.raises(RecordNotFoundError):
+        store.set_job_plan(999, plan)
+
+
+def test_a_deferred_job_is_pending_again_with_its_attempts_kept(
+    store: Store, rule: RuleRecord
+) -> None:
+    execution = store.create_execution(rule.id, ExecutionTrigger.MANUAL)
+    (job,) = record(store, rule, execution=execution)
+    store.mark_running(job.id)
+
+    deferred = store.mark_deferred(job.id, "the tag is not linked at the source yet")
+
+    assert deferred.status is JobStatus.PENDING
+    assert deferred.attempts == 1 and deferred.finished_at is None
+    assert deferred.started_at is not None
+    assert store.get_job(job.id) == deferred
+    last = store.job_log(job.id)[-1]
+    assert (last.level, last.message) == (LogLevel.INFO, "the tag is not linked at the source yet")
+    assert store.get_execution(execution.id).status is ExecutionStatus.PENDING
+    assert store.mark_running(job.id) == 2  # the next run is the second attempt
+    with pytest.raises(RecordNotFoundError):
+        store.mark_deferred(999, "nothing")
+
+
+def test_a_newer_job_for_the_same_tag_is_found(store: Store, rule: RuleRecord) -> None:
+    other_rule = store.create_rule(name="other", source_id=rule.source_id, project="team",
+                                   endpoint_id=rule.endpoint_id)
+    first, other_tag, other_repo, newer, newest, *_, by_digest, elsewhere = store.create_jobs([
+        new_job(rule, "v1"),
+        new_job(rule, "v2"),
+        new_job(rule, "v1", repository="team/web"),
+        new_job(rule, "v1", action=JobAction.DELETE),
+        new_job(rule, "v1"),
+        new_job(rule, "v1", action=JobAction.SYNC),  # not an event: supersedes nothing
+        new_job(rule, None),
+        new_job(other_rule, "v1"),
+    ])
+
+    assert store.newer_job(first) == newest.id
+    assert store.newer_job(newer) == newest.id
+    assert store.newer_job(newest) is None
+    assert store.newer_job(other_tag) is None
+    assert store.newer_job(other_repo) is None
+    assert store.newer_job(by_digest) is None  # no tag: nothing to supersede it
+    assert store.newer_job(elsewhere) is None

@@ -1,0 +1,1 @@
+"""The revisions, named ``NNNN_what.py`` with revision id ``NNNN``."""
