@@ -1,16 +1,19 @@
 """Queue names and the retry schedule (pure functions, no I/O).
 
-Every endpoint E gets three kinds of queues, named so they read well in the
+Every endpoint E gets four kinds of queues, named so they read well in the
 RabbitMQ console and sort together::
 
     crossdock.endpoint.E.work          jobs for E
     crossdock.endpoint.E.retry.30s     one per delay tier; dead-letters back to .work
+    crossdock.endpoint.E.defer.2s      jobs waiting for the registry to finish its own
+                                       write (not an attempt); dead-letters back to .work
     crossdock.endpoint.E.failed        parking lot after the last attempt
 
 The delay is part of a retry queue's name because RabbitMQ refuses to redeclare
 a queue with another ``x-message-ttl``. Changing ``retry_delays`` therefore
 creates new retry queues; messages waiting in the old ones still dead-letter
-back to the work queue, and the old queues can be deleted once empty.
+back to the work queue, and the old queues can be deleted once empty. The same
+holds for the defer queue and ``defer_seconds``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ def work_queue(prefix: str, endpoint: str) -> str:
 def retry_queue(prefix: str, endpoint: str, delay_seconds: int) -> str:
     """The queue holding jobs for `endpoint` for `delay_seconds` before they go back to work."""
     return f"{_base(prefix, endpoint)}.retry.{format_delay(delay_seconds)}"
+
+
+def defer_queue(prefix: str, endpoint: str, seconds: int) -> str:
+    """The queue holding deferred jobs for `endpoint` for `seconds` before they go back to work."""
+    return f"{_base(prefix, endpoint)}.defer.{format_delay(seconds)}"
 
 
 def failed_queue(prefix: str, endpoint: str) -> str:
@@ -100,7 +108,7 @@ def _base(prefix: str, endpoint: str) -> str:
             "(and not the reserved 'amq.' prefix)"
         )
     base = f"{prefix}.endpoint.{escape_endpoint(endpoint)}"
-    # Longest suffix: ".retry.<h>h<m>m<s>s"; keep well inside the 255-byte limit.
+    # Longest suffix: ".retry.<h>h<m>m<s>s" (".defer." is as long); stay inside 255 bytes.
     if len(base.encode()) > MAX_QUEUE_NAME_BYTES - 40:
         raise ConfigurationError(f"setting queue_prefix is too long: {prefix!r}")
     return base

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from shared.errors import ConfigurationError
 from shared.queues import (
     MAX_QUEUE_NAME_BYTES,
+    defer_queue,
     escape_endpoint,
     failed_queue,
     format_delay,
@@ -21,6 +22,14 @@ def test_names_read_well_in_the_console() -> None:
     assert work_queue("crossdock", "harbor-eu") == "crossdock.endpoint.harbor-eu.work"
     assert retry_queue("crossdock", "harbor-eu", 30) == "crossdock.endpoint.harbor-eu.retry.30s"
     assert failed_queue("crossdock", "harbor-eu") == "crossdock.endpoint.harbor-eu.failed"
+    assert defer_queue("crossdock", "harbor-eu", 2) == "crossdock.endpoint.harbor-eu.defer.2s"
+
+
+def test_the_defer_queue_is_named_by_its_delay_and_apart_from_the_retry_tiers() -> None:
+    assert defer_queue("crossdock", "e", 90) == "crossdock.endpoint.e.defer.1m30s"
+    assert defer_queue("crossdock", "e", 2) != retry_queue("crossdock", "e", 2)
+    with pytest.raises(ValueError, match="at least 1 second"):
+        defer_queue("crossdock", "e", 0)
 
 
 @pytest.mark.parametrize(
@@ -57,11 +66,13 @@ def test_distinct_endpoints_never_share_a_queue(first: str, second: str) -> None
     if first != second:
         assert work_queue("p", first) != work_queue("p", second)
         assert failed_queue("p", first) != failed_queue("p", second)
+        assert defer_queue("p", first, 2) != defer_queue("p", second, 2)
 
 
 @given(st.text(min_size=1, max_size=500), st.integers(min_value=1, max_value=10**6))
 def test_names_always_fit_an_amqp_short_string(endpoint: str, delay: int) -> None:
     assert len(retry_queue("crossdock", endpoint, delay).encode()) <= MAX_QUEUE_NAME_BYTES
+    assert len(defer_queue("crossdock", endpoint, delay).encode()) <= MAX_QUEUE_NAME_BYTES
 
 
 def test_an_empty_endpoint_name_is_refused() -> None:

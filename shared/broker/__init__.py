@@ -5,10 +5,13 @@ The only package that imports pika; everything it raises is a `shared.errors` cl
 
 from shared.broker.delivery import (
     ATTEMPT_HEADER,
+    DEFER_REASON_HEADER,
+    DEFERRALS_HEADER,
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
     Ack,
+    Defer,
     Delivery,
     Fail,
     Handler,
@@ -35,6 +38,8 @@ from shared.broker.worker import Worker
 
 __all__ = [
     "ATTEMPT_HEADER",
+    "DEFERRALS_HEADER",
+    "DEFER_REASON_HEADER",
     "ERROR_HEADER",
     "ORIGIN_HEADER",
     "REASON_HEADER",
@@ -42,6 +47,7 @@ __all__ = [
     "BrokerAccessDeniedError",
     "BrokerError",
     "BrokerUnavailableError",
+    "Defer",
     "Delivery",
     "Fail",
     "Handler",

@@ -16,6 +16,10 @@ ERROR_HEADER = "x-crossdock-error"
 REASON_HEADER = "x-crossdock-reason"
 #: On parked copies: the work queue to move the message back to once fixed.
 ORIGIN_HEADER = "x-crossdock-origin-queue"
+#: How many times the job was deferred (absent: never). Deferrals are not attempts.
+DEFERRALS_HEADER = "x-crossdock-deferrals"
+#: On deferred copies: why the last deferral happened.
+DEFER_REASON_HEADER = "x-crossdock-defer-reason"
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class Delivery:
     queue: str  # the work queue it came from
     endpoint: str
     message_id: str | None = None
+    deferrals: int = 0  # from DEFERRALS_HEADER; 0 until the job is first deferred
 
 
 @dataclass(frozen=True)
@@ -51,17 +56,34 @@ class Fail:
     error: str
 
 
-Outcome = Ack | Retry | Fail
+@dataclass(frozen=True)
+class Defer:
+    """Not ready to conclude (the registry has not finished its own write): run again
+    after `defer_seconds`, with the same attempt number and one more deferral."""
+
+    reason: str
+
+
+Outcome = Ack | Retry | Fail | Defer
 Handler = Callable[[Delivery], Outcome]
 
 
 def attempt_from_headers(headers: Mapping[str, Any]) -> int:
     """Our attempt header; 1 when missing or unreadable (a hand-published message)."""
-    value: Any = headers.get(ATTEMPT_HEADER)
+    return max(_count(headers.get(ATTEMPT_HEADER)), 1)
+
+
+def deferrals_from_headers(headers: Mapping[str, Any]) -> int:
+    """Our deferral counter; 0 when missing or unreadable."""
+    return _count(headers.get(DEFERRALS_HEADER))
+
+
+def _count(value: Any) -> int:
+    """A non-negative integer header (int, or decimal text as sent by hand); else 0."""
     if isinstance(value, bytes):
         value = value.decode(errors="replace")
     if isinstance(value, str) and value.isdecimal():
         value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    return 1
+    return 0

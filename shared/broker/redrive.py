@@ -2,9 +2,10 @@
 
 Once whatever made the jobs fail is fixed (a password, a permission, a full
 disk), an operator sends them round again. Each message is taken with
-``basic_get``, published with a confirm to the work queue as attempt 1, and only
-then acked: at least once, like everything else (a crash in between leaves a
-copy in both queues; the consumer drops the duplicate of a finished job).
+``basic_get``, published with a confirm to the work queue as attempt 1 with no
+deferrals, and only then acked: at least once, like everything else (a crash in
+between leaves a copy in both queues; the consumer drops the duplicate of a
+finished job).
 """
 
 from __future__ import annotations
@@ -16,14 +17,22 @@ from typing import Any
 import pika.exceptions
 
 from shared.broker.connection import close_quietly, connect, pika_errors
-from shared.broker.delivery import ATTEMPT_HEADER, ERROR_HEADER, ORIGIN_HEADER, REASON_HEADER
+from shared.broker.delivery import (
+    ATTEMPT_HEADER,
+    DEFER_REASON_HEADER,
+    DEFERRALS_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+)
 from shared.broker.publisher import OutgoingMessage, publish_confirmed
 from shared.broker.topology import declare_topology
 from shared.queues import failed_queue, work_queue
 from shared.settings import Settings
 
-# Headers that describe the parking (ours) or a dead-lettering (the broker's).
-_DROPPED = (ERROR_HEADER, REASON_HEADER, ORIGIN_HEADER,
+# Headers that describe the parking or past deferrals (ours) or a dead-lettering
+# (the broker's): a redriven job starts afresh.
+_DROPPED = (ERROR_HEADER, REASON_HEADER, ORIGIN_HEADER, DEFERRALS_HEADER, DEFER_REASON_HEADER,
             "x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
 
 
@@ -43,7 +52,7 @@ def redrive_failed(
     settings: Settings, endpoint: str, before_move: BeforeMove | None = None
 ) -> int:
     """Move every message parked in `endpoint`'s failed queue to its work queue with
-    the attempt counter back at 1; returns how many moved.
+    the attempt counter back at 1 (and no deferrals); returns how many moved.
 
     `before_move` runs for each message before it is published (e.g. to set its
     job back to pending); if it raises, that message stays parked and the error

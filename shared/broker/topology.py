@@ -3,7 +3,8 @@
 Every queue is durable and declared through the default exchange. Their
 arguments follow `settings.queue_type`:
 
-- ``quorum`` (default): ``x-queue-type: quorum``; the retry queues also carry
+- ``quorum`` (default): ``x-queue-type: quorum``; the delay queues (retry tiers
+  and the defer queue) also carry
   ``x-dead-letter-strategy: at-least-once`` and ``x-overflow: reject-publish``,
   without which a quorum queue dead-letters at most once (a message expiring
   while the work queue is unavailable would be lost).
@@ -25,7 +26,7 @@ import pika.exceptions
 
 from shared.broker.connection import close_quietly, connect, describe, pika_errors, translate
 from shared.broker.errors import TopologyMismatchError
-from shared.queues import failed_queue, retry_queue, retry_tiers, work_queue
+from shared.queues import defer_queue, failed_queue, retry_queue, retry_tiers, work_queue
 from shared.settings import Settings
 
 _PRECONDITION_FAILED = 406
@@ -42,24 +43,30 @@ class QueueSpec:
 
 def endpoint_topology(settings: Settings, endpoint: str) -> list[QueueSpec]:
     """The queues of `endpoint`, in declaration order: work, retry tiers (shortest first),
-    failed. Pure; the arguments are exactly what RabbitMQ will compare on redeclare."""
+    defer, failed. Pure; the arguments are exactly what RabbitMQ will compare on redeclare."""
     prefix = settings.queue_prefix
     work = work_queue(prefix, endpoint)
-    base = {"x-queue-type": settings.queue_type}
-    specs = [QueueSpec(work, dict(base))]
+    specs = [QueueSpec(work, {"x-queue-type": settings.queue_type})]
     for delay in retry_tiers(settings.retry_delays):
-        arguments = {
-            **base,
-            "x-message-ttl": delay * 1000,
-            "x-dead-letter-exchange": "",
-            "x-dead-letter-routing-key": work,
-        }
-        if settings.queue_type == "quorum":
-            arguments["x-dead-letter-strategy"] = "at-least-once"
-            arguments["x-overflow"] = "reject-publish"
-        specs.append(QueueSpec(retry_queue(prefix, endpoint, delay), arguments))
-    specs.append(QueueSpec(failed_queue(prefix, endpoint), dict(base)))
+        specs.append(_delay_queue(settings, retry_queue(prefix, endpoint, delay), delay, work))
+    defer = defer_queue(prefix, endpoint, settings.defer_seconds)
+    specs.append(_delay_queue(settings, defer, settings.defer_seconds, work))
+    specs.append(QueueSpec(failed_queue(prefix, endpoint), {"x-queue-type": settings.queue_type}))
     return specs
+
+
+def _delay_queue(settings: Settings, name: str, seconds: int, work: str) -> QueueSpec:
+    """A queue holding messages `seconds` seconds, then dead-lettering them to `work`."""
+    arguments: dict[str, Any] = {
+        "x-queue-type": settings.queue_type,
+        "x-message-ttl": seconds * 1000,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": work,
+    }
+    if settings.queue_type == "quorum":
+        arguments["x-dead-letter-strategy"] = "at-least-once"
+        arguments["x-overflow"] = "reject-publish"
+    return QueueSpec(name, arguments)
 
 
 def declare_topology(connection: Any, settings: Settings, endpoint: str) -> None:

@@ -1,11 +1,11 @@
 """The consuming runtime: deliveries in, a handler's outcome recorded, at least once.
 
 One thread (the one calling `Worker.run`) owns the connection and only does
-I/O: it receives deliveries, serves heartbeats, publishes retry and failed
-copies and acks. Handlers run in a pool of `consumer_concurrency` threads, so a
+I/O: it receives deliveries, serves heartbeats, publishes retry, deferred and
+failed copies and acks. Handlers run in a pool of `consumer_concurrency` threads, so a
 copy that takes an hour never starves the heartbeat. A handler's outcome comes
-back to the connection thread through `add_callback_threadsafe`, where a retry
-or failed copy is published with a confirm *before* the original is acked
+back to the connection thread through `add_callback_threadsafe`, where a retry,
+deferred or failed copy is published with a confirm *before* the original is acked
 (DESIGN invariant 7): killing the process at any point loses nothing, at worst
 a job runs twice.
 
@@ -31,16 +31,20 @@ import structlog
 from shared.broker.connection import close_quietly, connect, pika_errors
 from shared.broker.delivery import (
     ATTEMPT_HEADER,
+    DEFER_REASON_HEADER,
+    DEFERRALS_HEADER,
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
     Ack,
+    Defer,
     Delivery,
     Fail,
     Handler,
     Outcome,
     Retry,
     attempt_from_headers,
+    deferrals_from_headers,
 )
 from shared.broker.errors import (
     BrokerAccessDeniedError,
@@ -50,7 +54,7 @@ from shared.broker.errors import (
 )
 from shared.broker.publisher import OutgoingMessage, publish_confirmed
 from shared.broker.topology import declare_topology
-from shared.queues import failed_queue, retry_queue, retry_tier, work_queue
+from shared.queues import defer_queue, failed_queue, retry_queue, retry_tier, work_queue
 from shared.settings import Settings
 
 # Headers the broker sets; a copy we publish starts clean.
@@ -202,6 +206,7 @@ class Worker:
             queue=queue,
             endpoint=endpoint,
             message_id=properties.message_id,
+            deferrals=deferrals_from_headers(headers),
         )
         self._in_flight[method.delivery_tag] = delivery
         self._pool.submit(self._handle, channel.connection, method.delivery_tag, delivery)
@@ -227,7 +232,7 @@ class Worker:
         except Exception as exc:
             log.exception("handler raised, retrying the message")
             return Retry(f"{type(exc).__name__}: {exc}")
-        if not isinstance(outcome, Ack | Retry | Fail):
+        if not isinstance(outcome, Ack | Retry | Fail | Defer):
             log.error("handler returned no outcome, retrying the message", result=repr(outcome))
             return Retry(f"handler returned {outcome!r}")
         return outcome
@@ -249,9 +254,12 @@ class Worker:
         with pika_errors("acking"):
             self._channel.basic_ack(tag)
 
-    def _publish_outcome(self, delivery: Delivery, outcome: Retry | Fail) -> None:
-        prefix, endpoint = self._settings.queue_prefix, delivery.endpoint
+    def _publish_outcome(self, delivery: Delivery, outcome: Retry | Fail | Defer) -> None:
         headers = {k: v for k, v in delivery.headers.items() if not k.startswith(_BROKER_HEADERS)}
+        if isinstance(outcome, Defer):
+            self._publish_deferred(delivery, outcome, headers)
+            return
+        prefix, endpoint = self._settings.queue_prefix, delivery.endpoint
         headers[ERROR_HEADER] = outcome.error[:_MAX_ERROR_CHARS]
         delay = None
         if isinstance(outcome, Retry):
@@ -266,20 +274,39 @@ class Worker:
             headers[ATTEMPT_HEADER] = delivery.attempt
             headers[REASON_HEADER] = "failed" if isinstance(outcome, Fail) else "exhausted"
             headers[ORIGIN_HEADER] = delivery.queue
-        message = OutgoingMessage(target, delivery.body, headers, delivery.message_id)
-        try:
-            publish_confirmed(self._confirm_channel, message)
-        except PublishRejectedError as exc:
-            if not exc.unroutable:
-                raise
-            declare_topology(self._channel.connection, self._settings, endpoint)
-            publish_confirmed(self._confirm_channel, message)
+        self._publish_copy(delivery, target, headers)
         if delay is None:
             log.warning("message parked", endpoint=endpoint, queue=target,
                         attempt=delivery.attempt, error=outcome.error)
         else:
             log.info("message scheduled for retry", endpoint=endpoint, queue=target,
                      attempt=delivery.attempt, delay=delay, error=outcome.error)
+
+    def _publish_deferred(
+        self, delivery: Delivery, outcome: Defer, headers: dict[str, Any]
+    ) -> None:
+        """The copy waits `defer_seconds` in the defer queue: same attempt, one more deferral."""
+        seconds = self._settings.defer_seconds
+        target = defer_queue(self._settings.queue_prefix, delivery.endpoint, seconds)
+        headers[ATTEMPT_HEADER] = delivery.attempt
+        headers[DEFERRALS_HEADER] = delivery.deferrals + 1
+        headers[DEFER_REASON_HEADER] = outcome.reason[:_MAX_ERROR_CHARS]
+        self._publish_copy(delivery, target, headers)
+        log.info("job deferred", endpoint=delivery.endpoint, queue=target,
+                 attempt=delivery.attempt, deferrals=delivery.deferrals + 1,
+                 delay=seconds, reason=outcome.reason)
+
+    def _publish_copy(self, delivery: Delivery, target: str, headers: dict[str, Any]) -> None:
+        """Publish a copy of `delivery` to `target` with a confirm; a queue deleted
+        meanwhile is declared again once. Raises `PublishRejectedError`."""
+        message = OutgoingMessage(target, delivery.body, headers, delivery.message_id)
+        try:
+            publish_confirmed(self._confirm_channel, message)
+        except PublishRejectedError as exc:
+            if not exc.unroutable:
+                raise
+            declare_topology(self._channel.connection, self._settings, delivery.endpoint)
+            publish_confirmed(self._confirm_channel, message)
 
     def _drain(self, connection: Any) -> None:
         """Stop consuming, let in-flight handlers finish, requeue what is left."""

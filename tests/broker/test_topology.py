@@ -13,10 +13,11 @@ from shared.broker import (
     BrokerUnavailableError,
     TopologyMismatchError,
     declare_topology,
+    endpoint_topology,
     ping,
     queue_depths,
 )
-from shared.queues import failed_queue, retry_queue, work_queue
+from shared.queues import defer_queue, failed_queue, retry_queue, work_queue
 
 
 def redeclare(broker: Any, name: str, arguments: dict[str, object]) -> int | None:
@@ -56,6 +57,30 @@ def test_quorum_queues_carry_ttl_dead_lettering_and_safe_overflow(broker) -> Non
         at_most_once = {**expected, "x-dead-letter-strategy": "at-most-once"}
         assert redeclare(broker, retry, at_most_once) == 406
     assert redeclare(broker, work, {"x-queue-type": "classic"}) == 406
+
+
+@pytest.mark.parametrize("queue_type", ["quorum", "classic"])
+def test_the_defer_queue_holds_defer_seconds_then_dead_letters_to_work(
+    broker, queue_type: str
+) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), queue_type=queue_type, defer_seconds=3)
+    work = work_queue(settings.queue_prefix, endpoint)
+
+    declare_topology(broker.connection, settings, endpoint)
+
+    defer = defer_queue(settings.queue_prefix, endpoint, 3)
+    expected: dict[str, object] = {
+        "x-queue-type": queue_type,
+        "x-message-ttl": 3000,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": work,
+    }
+    if queue_type == "quorum":
+        expected |= {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+    assert redeclare(broker, defer, expected) is None
+    assert redeclare(broker, defer, {**expected, "x-message-ttl": 2000}) == 406
+    assert defer in {spec.name for spec in endpoint_topology(settings, endpoint)}
 
 
 def test_classic_queues_are_durable_classic_queues(broker) -> None:
@@ -113,6 +138,7 @@ def test_queue_depths_counts_ready_messages(broker) -> None:
         work_queue(settings.queue_prefix, endpoint),
         retry_queue(settings.queue_prefix, endpoint, 1),
         retry_queue(settings.queue_prefix, endpoint, 2),
+        defer_queue(settings.queue_prefix, endpoint, settings.defer_seconds),
         failed_queue(settings.queue_prefix, endpoint),
     ]
     assert broker.depth(failed_queue(settings.queue_prefix, endpoint)) == 1

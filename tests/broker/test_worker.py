@@ -13,14 +13,18 @@ import uuid
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from shared.broker import (
     ATTEMPT_HEADER,
+    DEFER_REASON_HEADER,
+    DEFERRALS_HEADER,
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
     Ack,
     BrokerAccessDeniedError,
+    Defer,
     Delivery,
     Fail,
     Outcome,
@@ -31,7 +35,7 @@ from shared.broker import (
     declare_topology,
 )
 from shared.messages import MessageDecodeError, decode
-from shared.queues import failed_queue, retry_queue, work_queue
+from shared.queues import defer_queue, failed_queue, retry_queue, work_queue
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -81,6 +85,55 @@ def test_a_retry_waits_in_the_tier_and_comes_back_with_the_next_attempt(
     assert second.body == first.body
     assert second.message_id == first.message_id
     assert "x-death" not in first.headers  # the copy we publish starts clean
+
+
+@pytest.mark.parametrize("queue_type", ["quorum", "classic"])
+def test_a_deferred_job_comes_back_through_the_defer_queue_without_using_an_attempt(
+    broker, queue_type: str
+) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), queue_type=queue_type, defer_seconds=1)
+    prefix = settings.queue_prefix
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Defer("tag not linked yet"), Defer("still not linked"), Ack())
+
+    with capture_logs() as logs, broker.running(Worker(settings, handler, [endpoint])):
+        first_at, first = handler.next()
+        second_at, second = handler.next(timeout=5)
+        _third_at, third = handler.next(timeout=5)
+
+    deliveries = (first, second, third)
+    assert [d.attempt for d in deliveries] == [1, 1, 1]
+    assert [d.deferrals for d in deliveries] == [0, 1, 2]
+    assert [d.headers.get(DEFERRALS_HEADER) for d in deliveries] == [None, 1, 2]
+    assert second.headers[DEFER_REASON_HEADER] == "tag not linked yet"
+    assert third.headers[DEFER_REASON_HEADER] == "still not linked"
+    assert ERROR_HEADER not in third.headers  # a deferral is not a failure
+    defer = defer_queue(prefix, endpoint, 1)
+    assert second.headers["x-death"][0]["queue"] == defer  # came back by dead-lettering
+    assert second_at - first_at >= 0.9  # held for defer_seconds
+    assert (second.body, second.message_id) == (first.body, first.message_id)
+    deferred = [entry for entry in logs if entry["event"] == "job deferred"]
+    assert [(entry["queue"], entry["deferrals"]) for entry in deferred] == [(defer, 1), (defer, 2)]
+    for queue in (work_queue(prefix, endpoint), defer, retry_queue(prefix, endpoint, 1),
+                  retry_queue(prefix, endpoint, 2), failed_queue(prefix, endpoint)):
+        assert broker.depth(queue) == 0, queue
+    assert handler.deliveries.empty()
+
+
+def test_a_retry_after_a_deferral_keeps_the_deferral_count(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), defer_seconds=1)
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Defer("not linked"), Retry("503"), Ack())
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        handler.next()
+        handler.next(timeout=5)
+        _at, third = handler.next(timeout=5)
+
+    assert (third.attempt, third.deferrals) == (2, 1)
+    assert third.headers[ERROR_HEADER] == "503"
 
 
 def test_when_attempts_run_out_the_job_is_parked(broker) -> None:
