@@ -13,7 +13,10 @@ Three body shapes are understood (protocols.md §9.2-9.3 and §11.1):
   ``resources[0].tag`` when the artifact has no tag; a tag never holds ``:``.
 
 Only the repository, tag and digest are taken from a payload, each checked against
-the OCI grammar (DESIGN invariant 9): URLs and hosts in it are never used. An event
+the OCI grammar (DESIGN invariant 9): URLs and hosts in it are never used. Who
+made the change is kept as given, for telling crossdock's own writes from users'
+(DESIGN invariant 3): Distribution's ``request.useragent`` (which may hold a
+`shared.writetoken` token) and Harbor's ``operator`` (an account name). An event
 that breaks the grammar, or a body of no known shape, becomes a `Rejection`; the
 rest of the body is still processed. Only a body that is not JSON at all raises
 (`NotJSONError`).
@@ -60,6 +63,7 @@ _BLOB_TYPES = frozenset({
     "application/vnd.docker.plugin.v1+json",
 })
 _DETAIL_LIMIT = 200
+_WHO_LIMIT = 1024  # a User-Agent or operator longer than this is cut (a token is ~50)
 
 
 class NotJSONError(ValueError):
@@ -76,6 +80,8 @@ class RegistryEvent:
     digest: str | None = None
     media_type: str | None = None
     event_id: str | None = None
+    user_agent: str | None = None  # Distribution: the request's User-Agent
+    operator: str | None = None  # Harbor: the account that made the change; "" is None
 
 
 @dataclass(frozen=True)
@@ -131,6 +137,7 @@ class DistributionEventSchema(_Lenient):
     id = _optional_string()
     action = fields.String(required=True)
     target = fields.Nested(DistributionTargetSchema, required=True)
+    request = fields.Raw(load_default=None)  # read by `_who`: a bad one is no reason to reject
 
 
 class HarborResourceSchema(_Lenient):
@@ -150,12 +157,14 @@ class HarborEventDataSchema(_Lenient):
 class HarborDefaultSchema(_Lenient):
     type = fields.String(required=True)
     event_data = fields.Raw(load_default=None)
+    operator = fields.Raw(load_default=None)
 
 
 class CloudEventSchema(_Lenient):
     id = _optional_string()
     type = fields.String(required=True)
     data = fields.Raw(load_default=None)
+    operator = fields.Raw(load_default=None)  # a CloudEvents extension attribute
 
 
 DISTRIBUTION_EVENT = DistributionEventSchema()
@@ -232,8 +241,11 @@ def _distribution_event(raw: object) -> Outcome:
         return Rejection("unknown_action", _clip(action))
     if action == "push" and is_blob_type(target["media_type"]):
         return Ignored("blob")
+    request = data["request"]
+    user_agent = _who(request.get("useragent")) if isinstance(request, dict) else None
     return checked_event(action, target["repository"], target["tag"], target["digest"],
-                         media_type=target["media_type"], event_id=data["id"])
+                         media_type=target["media_type"], event_id=data["id"],
+                         user_agent=user_agent)
 
 
 def is_blob_type(media_type: str | None) -> bool:
@@ -256,7 +268,7 @@ def _harbor_default(document: Mapping[str, Any]) -> Iterator[Outcome]:
     except ValidationError as exc:
         yield Rejection("malformed_event", _clip(str(exc.messages)))
         return
-    yield from _harbor(data["type"], data["event_data"], None)
+    yield from _harbor(data["type"], data["event_data"], None, _who(data["operator"]))
 
 
 def _cloud_event(document: Mapping[str, Any]) -> Iterator[Outcome]:
@@ -265,10 +277,12 @@ def _cloud_event(document: Mapping[str, Any]) -> Iterator[Outcome]:
     except ValidationError as exc:
         yield Rejection("malformed_event", _clip(str(exc.messages)))
         return
-    yield from _harbor(data["type"], data["data"], data["id"])
+    yield from _harbor(data["type"], data["data"], data["id"], _who(data["operator"]))
 
 
-def _harbor(event_type: str, event_data: object, event_id: str | None) -> Iterator[Outcome]:
+def _harbor(
+    event_type: str, event_data: object, event_id: str | None, operator: str | None
+) -> Iterator[Outcome]:
     action = _HARBOR_ACTIONS.get(event_type)
     if action is None:
         if event_type in _HARBOR_PULLS:
@@ -293,7 +307,8 @@ def _harbor(event_type: str, event_data: object, event_id: str | None) -> Iterat
         tag, digest = resource["tag"], resource["digest"]
         if tag is not None and ":" in tag:  # tags can't hold ':': the artifact has no tag
             tag, digest = None, digest or tag
-        yield checked_event(action, repository, tag, digest, event_id=event_id)
+        yield checked_event(action, repository, tag, digest, event_id=event_id,
+                            operator=operator)
 
 
 # -- validation -------------------------------------------------------------------------
@@ -307,6 +322,8 @@ def checked_event(
     *,
     media_type: str | None = None,
     event_id: str | None = None,
+    user_agent: str | None = None,
+    operator: str | None = None,
 ) -> RegistryEvent | Rejection:
     """A `RegistryEvent` if repository, tag and digest follow the OCI grammar."""
     tag, digest = tag or None, digest or None
@@ -321,7 +338,15 @@ def checked_event(
     if tag is None and digest is None:
         return Rejection("missing_reference", f"a {action} event for {repository} "
                                               "without a tag or a digest")
-    return RegistryEvent(action, repository, tag, digest, media_type, event_id)
+    return RegistryEvent(action, repository, tag, digest, media_type, event_id,
+                         user_agent, operator)
+
+
+def _who(value: object) -> str | None:
+    """A User-Agent or operator as given; None when absent, empty or not a string."""
+    if not isinstance(value, str) or not value:
+        return None
+    return value[:_WHO_LIMIT]
 
 
 def _clip(text: str) -> str:

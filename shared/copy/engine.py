@@ -8,6 +8,7 @@ there; then the image's referrers (signatures, SBOMs, attestations).
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -150,7 +151,13 @@ class CopyEngine:
             self._put(blob_copy, child_manifest, child.digest)
 
     def _copy_blobs(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
-        futures: list[Future[None]] = [self._pool.submit(blob_copy.run, b) for b in manifest.blobs]
+        # Each blob runs in a copy of this context, so the job's write token
+        # (`writing_as`) and logging context go with it; one copy per task, as a
+        # context can't be entered by two threads at once.
+        futures: list[Future[None]] = [
+            self._pool.submit(contextvars.copy_context().run, blob_copy.run, b)
+            for b in manifest.blobs
+        ]
         _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
             future.cancel()

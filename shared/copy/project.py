@@ -6,6 +6,7 @@ copy in parallel; one failed image doesn't stop the others.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -125,7 +126,9 @@ def sync_project(
         return ImageOutcome(src_repo, dst_repo, tag, result=result)
 
     with ThreadPoolExecutor(image_workers, thread_name_prefix="image") as pool:
-        for future in as_completed([pool.submit(copy_one, item) for item in images]):
+        # Each image copies in a copy of this context (write token, logging context).
+        futures = [pool.submit(contextvars.copy_context().run, copy_one, item) for item in images]
+        for future in as_completed(futures):
             outcome = future.result()
             summary.add(outcome)
             if on_image is not None:

@@ -4,13 +4,19 @@ The only module that imports `requests` for registry traffic. Every request
 goes through `Transport.request`, the one choke point for the 401 challenge
 (Basic or Bearer; one fresh token, one retry), and every failure leaves this
 module as an error of `shared.errors`.
+
+The User-Agent is chosen per request, not per session (sessions are shared by
+threads): inside `writing_as(ua)` every request to a registry carries `ua`, a
+job's write token (`shared.writetoken`); elsewhere the plain product token.
 """
 
 from __future__ import annotations
 
 import base64
+import contextvars
 import http.cookiejar
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -41,12 +47,41 @@ from shared.registry.auth import (
     TokenCache,
     parse_challenge,
 )
+from shared.writetoken import PRODUCT
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IO_BLOCK = 1024 * 1024  # socket send size for streamed bodies (urllib3 defaults to 16 KiB)
-USER_AGENT = "crossdock/0.1"
+USER_AGENT = PRODUCT
 
 Response = requests.Response
+
+# The User-Agent of this thread's (or task's) current write, if any. Threads
+# don't inherit it: submit work with `contextvars.copy_context().run`.
+_WRITE_USER_AGENT: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "crossdock_write_user_agent", default=None
+)
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]+")
+
+
+@contextmanager
+def writing_as(user_agent: str) -> Iterator[None]:
+    """Send every registry request made in this context with `user_agent`.
+
+    Raises ValueError for a value that is not a one-line printable ASCII header
+    (which `requests` would only refuse at send time, as a network error).
+    """
+    if not isinstance(user_agent, str) or not _HEADER_VALUE.fullmatch(user_agent):
+        raise ValueError("a User-Agent must be one line of printable ASCII")
+    reset = _WRITE_USER_AGENT.set(user_agent)
+    try:
+        yield
+    finally:
+        _WRITE_USER_AGENT.reset(reset)
+
+
+def current_user_agent() -> str:
+    """The User-Agent a registry request sent now, here, carries."""
+    return _WRITE_USER_AGENT.get() or USER_AGENT
 
 
 @dataclass(frozen=True)
@@ -205,6 +240,7 @@ class Transport:
         timeout: float | None,
     ) -> Response:
         merged = dict(headers or {})
+        merged.setdefault("User-Agent", current_user_agent())
         auth_header = self._authorization(scopes)
         if auth_header and "Authorization" not in merged:
             merged["Authorization"] = auth_header

@@ -9,9 +9,11 @@ them, so each is built from its captured `target` plus the common wrapper.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 
 from receiver.notifications import (
     NotJSONError,
@@ -20,6 +22,7 @@ from receiver.notifications import (
     is_blob_type,
     parse_notification,
 )
+from shared.writetoken import WriteToken, token_from_user_agent, user_agent_for
 
 DIST_V1 = "application/vnd.docker.distribution.events.v1+json"
 DIST_V2 = "application/vnd.docker.distribution.events.v2+json"
@@ -65,6 +68,13 @@ DISTRIBUTION_SAMPLES: dict[str, tuple[str, str, str, dict[str, Any]]] = {
     "delete-blob": ("bd22e021-e6a8-4c89-a53c-de18fc3ff91d", "delete", "DELETE", {
         "digest": LAYER2, "repository": "project1/app-0"}),
 }
+# The User-Agent each sample was captured with (the driver used requests, then curl).
+SAMPLE_USER_AGENTS = {"push-blob": "python-requests/2.34.2",
+                      "push-manifest": "python-requests/2.34.2",
+                      "mount": "python-requests/2.34.2", "pull": "curl/7.88.1",
+                      "delete-manifest": "curl/7.88.1", "delete-tag": "curl/7.88.1",
+                      "delete-blob": "curl/7.88.1"}
+REQUESTS_UA = "python-requests/2.34.2"
 
 HARBOR_REPOSITORY = {"date_created": 1755700000, "name": "app", "namespace": "lib",
                      "repo_full_name": "lib/app", "repo_type": "private"}
@@ -86,14 +96,14 @@ HARBOR_DELETE_CLOUDEVENT = {
 
 
 def dist_event(action: str, target: dict[str, Any], *, event_id: str = "e1",
-               method: str = "PUT") -> dict[str, Any]:
+               method: str = "PUT", useragent: str = REQUESTS_UA) -> dict[str, Any]:
     """One event with the wrapper fields 2.8 sends around `target`."""
     return {
         "id": event_id, "timestamp": "2026-11-26T20:44:44.564218726Z", "action": action,
         "target": target,
         "request": {"id": "fffe06bc-b780-452d-ab25-5f98589c5ddd", "addr": "127.0.0.1:39664",
                     "host": "127.0.0.1:5015", "method": method,
-                    "useragent": "python-requests/2.34.2"},
+                    "useragent": useragent},
         "actor": {}, "source": {"addr": "vm:5015",
                                 "instanceID": "33d5f6f1-51c1-4db3-b6e7-f7496c7604ad"},
     }
@@ -106,7 +116,8 @@ def envelope(*events: dict[str, Any]) -> bytes:
 
 def sample(name: str) -> bytes:
     event_id, action, method, target = DISTRIBUTION_SAMPLES[name]
-    return envelope(dist_event(action, target, event_id=event_id, method=method))
+    return envelope(dist_event(action, target, event_id=event_id, method=method,
+                               useragent=SAMPLE_USER_AGENTS[name]))
 
 
 def harbor(document: dict[str, Any]) -> bytes:
@@ -121,7 +132,8 @@ def test_a_manifest_push_by_tag_is_a_push_with_tag_and_digest() -> None:
 
     assert parsed.format == "distribution"
     assert parsed.events == (RegistryEvent("push", "project1/app-0", "v1", IMAGE, MANIFEST,
-                                           "b01f9722-2e48-4bea-95aa-420e61a81db1"),)
+                                           "b01f9722-2e48-4bea-95aa-420e61a81db1",
+                                           user_agent=REQUESTS_UA),)
     assert parsed.ignored == ()
     assert parsed.rejections == ()
 
@@ -149,14 +161,15 @@ def test_deletes_keep_the_digest_or_the_tag(name: str, tag: str | None,
     parsed = parse_notification(sample(name), DIST_V1)
 
     assert parsed.events == (RegistryEvent("delete", "project1/app-0", tag, digest, None,
-                                           event_id),)
+                                           event_id, user_agent="curl/7.88.1"),)
 
 
 def test_harbor_default_push() -> None:
     parsed = parse_notification(harbor(HARBOR_PUSH_DEFAULT), "application/json")
 
     assert parsed.format == "harbor"
-    assert parsed.events == (RegistryEvent("push", "lib/app", "v1", HARBOR_DIGEST),)
+    assert parsed.events == (RegistryEvent("push", "lib/app", "v1", HARBOR_DIGEST,
+                                           operator="robot$lib+ci"),)
 
 
 def test_harbor_cloudevent_delete_whose_tag_holds_the_digest_has_no_tag() -> None:
@@ -164,7 +177,8 @@ def test_harbor_cloudevent_delete_whose_tag_holds_the_digest_has_no_tag() -> Non
 
     assert parsed.format == "cloudevents"
     assert parsed.events == (RegistryEvent("delete", "lib/app", None, HARBOR_DIGEST, None,
-                                           "6a0c2f4e-1b7d-4c55-9a51-3f2d0b8c9e10"),)
+                                           "6a0c2f4e-1b7d-4c55-9a51-3f2d0b8c9e10",
+                                           operator="admin"),)
 
 
 # -- Distribution envelopes ------------------------------------------------------------------
@@ -186,9 +200,9 @@ def test_a_batched_envelope_gives_each_event_its_own_outcome() -> None:
     parsed = parse_notification(body, DIST_V2)
 
     assert parsed.events == (
-        RegistryEvent("push", "lib/app", None, child, MANIFEST, "b"),  # by digest
-        RegistryEvent("push", "lib/app", "v2", IMAGE, MANIFEST, "c"),
-        RegistryEvent("delete", "lib/app", "old", None, None, "d"),
+        RegistryEvent("push", "lib/app", None, child, MANIFEST, "b", REQUESTS_UA),  # by digest
+        RegistryEvent("push", "lib/app", "v2", IMAGE, MANIFEST, "c", REQUESTS_UA),
+        RegistryEvent("delete", "lib/app", "old", None, None, "d", REQUESTS_UA),
     )
     assert parsed.ignored == ("blob", "pull")
     assert parsed.received == 5
@@ -211,7 +225,8 @@ def test_bad_names_are_rejected_and_the_rest_of_the_envelope_is_kept() -> None:
 
     parsed = parse_notification(body, DIST_V1)
 
-    assert parsed.events == (RegistryEvent("push", "lib/ok", "v1", IMAGE, MANIFEST, "e1"),)
+    assert parsed.events == (RegistryEvent("push", "lib/ok", "v1", IMAGE, MANIFEST, "e1",
+                                           REQUESTS_UA),)
     assert [r.reason for r in parsed.rejections] == [
         "invalid_repository", "invalid_tag", "invalid_digest", "missing_reference",
         "missing_repository", "invalid_repository"]
@@ -227,7 +242,7 @@ def test_urls_and_hosts_in_the_payload_are_never_taken() -> None:
 
     [parsed] = parse_notification(envelope(event), DIST_V1).events
 
-    assert parsed == RegistryEvent("push", "lib/app", "v1", IMAGE, MANIFEST, "e1")
+    assert parsed == RegistryEvent("push", "lib/app", "v1", IMAGE, MANIFEST, "e1", REQUESTS_UA)
 
 
 def test_malformed_events_and_unknown_actions_are_rejected() -> None:
@@ -302,7 +317,8 @@ def test_harbor_delete_with_a_tag_keeps_tag_and_digest() -> None:
 
     [event] = parse_notification(harbor(document), "application/json").events
 
-    assert event == RegistryEvent("delete", "lib/app", "v1", HARBOR_DIGEST)
+    assert event == RegistryEvent("delete", "lib/app", "v1", HARBOR_DIGEST,
+                                  operator="robot$lib+ci")
 
 
 @pytest.mark.parametrize(("event_type", "reason"), [
@@ -368,3 +384,108 @@ def test_a_distribution_content_type_without_an_events_list_is_rejected() -> Non
 def test_a_body_that_is_not_json_raises(body: bytes) -> None:
     with pytest.raises(NotJSONError):
         parse_notification(body, DIST_V1)
+
+
+# -- who made the change (DESIGN invariant 3) --------------------------------------------------
+
+SAMPLES = Path(__file__).parent / "samples"  # copies of /work/shared/samples
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+def captured(name: str) -> bytes:
+    return (SAMPLES / name).read_bytes()
+
+
+@pytest.mark.parametrize(("name", "action", "user_agent"), [
+    ("push-manifest", "push", "python-requests/2.34.2"),
+    ("delete-manifest", "delete", "curl/7.88.1"),
+    ("delete-tag", "delete", "curl/7.88.1"),
+])
+def test_captured_distribution_events_carry_the_request_user_agent(
+        name: str, action: str, user_agent: str) -> None:
+    [event] = parse_notification(captured(f"distribution/{name}.envelope.json"), DIST_V1).events
+
+    assert (event.action, event.user_agent, event.operator) == (action, user_agent, None)
+
+
+def test_captured_harbor_default_push_carries_the_operator() -> None:
+    [event] = parse_notification(captured("harbor/push-artifact.default.json"),
+                                 "application/json").events
+
+    assert (event.action, event.operator, event.user_agent) == ("push", "robot$lib+ci", None)
+
+
+def test_captured_harbor_cloudevent_carries_the_operator_extension() -> None:
+    [event] = parse_notification(captured("harbor/delete-artifact.cloudevents.json"),
+                                 CLOUDEVENTS).events
+
+    assert (event.action, event.operator, event.user_agent) == ("delete", "admin", None)
+
+
+def test_a_write_token_in_the_user_agent_parses_back_to_its_job() -> None:
+    user_agent = user_agent_for(WriteToken(7, 2), SECRET_KEY)
+    body = envelope(
+        dist_event("push", {"mediaType": MANIFEST, "digest": IMAGE, "repository": "lib/app",
+                            "tag": "v1"}, useragent=user_agent),
+        dist_event("delete", {"repository": "lib/app", "tag": "v1"}, method="DELETE",
+                   useragent=user_agent),
+    )
+
+    events = parse_notification(body, DIST_V1).events
+
+    assert [token_from_user_agent(e.user_agent, SECRET_KEY) for e in events] == \
+        [WriteToken(7, 2)] * 2
+
+
+@pytest.mark.parametrize("request_record", [
+    None, "a string", [], {}, {"useragent": None}, {"useragent": ""}, {"useragent": 42},
+    {"useragent": {"nested": "object"}},
+])
+def test_a_missing_or_odd_request_record_means_no_user_agent_and_the_event_is_kept(
+        request_record: object) -> None:
+    event = dist_event("push", {"mediaType": MANIFEST, "digest": IMAGE,
+                                "repository": "lib/app", "tag": "v1"})
+    if request_record is None:
+        del event["request"]
+    else:
+        event["request"] = request_record
+
+    parsed = parse_notification(envelope(event), DIST_V1)
+
+    assert parsed.rejections == ()
+    assert [e.user_agent for e in parsed.events] == [None]
+
+
+@pytest.mark.parametrize("operator", [None, "", 7, ["admin"]])
+def test_a_missing_empty_or_odd_harbor_operator_is_none_and_the_event_is_kept(
+        operator: object) -> None:
+    default = dict(HARBOR_PUSH_DEFAULT, operator=operator)
+    cloud = dict(HARBOR_DELETE_CLOUDEVENT, operator=operator)
+    if operator is None:
+        del default["operator"], cloud["operator"]
+
+    parsed = [parse_notification(harbor(default), "application/json"),
+              parse_notification(harbor(cloud), CLOUDEVENTS)]
+
+    assert [[e.operator for e in p.events] for p in parsed] == [[None], [None]]
+    assert [p.rejections for p in parsed] == [(), ()]
+
+
+def test_a_very_long_user_agent_is_cut_but_a_token_at_its_start_survives() -> None:
+    user_agent = user_agent_for(WriteToken(1, 1), SECRET_KEY) + " x" * 5000
+    event = dist_event("push", {"mediaType": MANIFEST, "digest": IMAGE,
+                                "repository": "lib/app", "tag": "v1"}, useragent=user_agent)
+
+    [parsed] = parse_notification(envelope(event), DIST_V1).events
+
+    assert parsed.user_agent is not None and len(parsed.user_agent) == 1024
+    assert token_from_user_agent(parsed.user_agent, SECRET_KEY) == WriteToken(1, 1)
+
+
+def test_events_that_differ_only_in_who_made_them_stay_distinct_and_hashable() -> None:
+    by_user = RegistryEvent("push", "lib/app", "v1", IMAGE, user_agent="skopeo/1.13")
+    by_crossdock = RegistryEvent("push", "lib/app", "v1", IMAGE,
+                                 user_agent=user_agent_for(WriteToken(3, 1), SECRET_KEY))
+    by_robot = RegistryEvent("push", "lib/app", "v1", IMAGE, operator="robot$lib+ci")
+
+    assert len({by_user, by_crossdock, by_robot, by_user}) == 3
