@@ -16,6 +16,7 @@ from shared.store import (
     EndpointRecord,
     JobRecord,
     JobStatus,
+    PairRecord,
     RuleRecord,
     SourceKind,
     SourceRecord,
@@ -48,6 +49,7 @@ class JobContext:
     engine: CopyEngine
     log: JobLog
     on_event: Callable[[CopyEvent], None]
+    pair: PairRecord | None = None  # the two-way pair the job's rule belongs to
 
     @property
     def destination_repository(self) -> str:
@@ -75,13 +77,23 @@ class JobContext:
             override=self.rule.override,
         )
 
-    def record_write(
-        self, repository: str, tag: str | None, digest: str | None, action: str = "put"
-    ) -> None:
-        """Remember a change crossdock makes in the endpoint, before making it, so
-        the endpoint's notification about it is known as an echo (DESIGN invariant 3)."""
-        self.store.record_write(self.endpoint.url, repository, tag, digest,
-                                origin=self.source.url, action=action)
+    @property
+    def base_key(self) -> tuple[int, int, str]:
+        """The pair's rules and the repository as named at the first rule's source:
+        where the pair's base for this job's tags is kept."""
+        assert self.pair is not None
+        if self.rule.id == self.pair.first.id:
+            repository = self.job.repository
+        else:
+            repository = self.destination_repository
+        return self.pair.first.id, self.pair.second.id, repository
+
+    @property
+    def pair_lock_key(self) -> str:
+        """The lease both directions of a pair take for one repository, before the
+        repository lease (always in that order)."""
+        first, second, repository = self.base_key
+        return f"pair/{first}-{second}/{repository}"
 
 
 class HarborProjects:

@@ -1,67 +1,174 @@
 """What each kind of job does. Events are hints; these reconcile state instead
 (DESIGN invariant 2): re-read the source now, make the endpoint match.
 
-Each handler returns a `JobOutcome` (succeeded or skipped) or raises an error
-of the tree: transient errors are retried, permanent ones fail the job.
+`prepare` runs before the job takes any lease: it ends a job that a newer one
+for the same tag supersedes, and defers a replicate job whose event the source
+has not finished writing yet (`consumers.reconcile.settle`). `run` then does the
+work under the leases. Each returns a `JobOutcome` or raises an error of the
+tree: transient errors are retried, permanent ones fail the job.
+
+A rule in a two-way pair decides per tag from both sides and the pair's base
+(`consumers.reconcile.two_way`); a one-way rule makes the endpoint equal the
+source. Every tag a rule writes or removes at its endpoint is kept in its
+inventory, so that deletes made while it was off are applied when it runs again.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
 from consumers.context import HarborProjects, JobContext, JobOutcome
+from consumers.metrics import ConsumerMetrics
+from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
 from shared.copy.engine import CopyOptions
 from shared.copy.events import short_digest
 from shared.dispatch import PublishJobs, dispatch
-from shared.errors import NotFoundError
+from shared.errors import NotFoundError, PermanentError
 from shared.filters import from_rule, passes
 from shared.registry import RegistryClient, harbor
 from shared.registry.manifests import delete_tag_reference
 from shared.store import JobAction, JobStatus, NewJob
 
+log = structlog.get_logger("crossdock.consumer")
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """The job can't conclude yet: run it again after a short delay."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The job may run; `note` is a line for its log. Under the leases the job reads
+    the source again: what `prepare` read may be stale by then (the opposite rule of
+    a pair may have written it meanwhile, and that write's event is an echo)."""
+
+    note: str | None = None
+
+
+Preparation = Deferred | Ready | JobOutcome
+
 
 class JobHandlers:
     """Replicate, delete and sync, sharing the copy engine and the Harbor project cache."""
 
-    def __init__(self, copy_options: CopyOptions, publish: PublishJobs) -> None:
+    def __init__(self, copy_options: CopyOptions, publish: PublishJobs,
+                 metrics: ConsumerMetrics | None = None, settle_seconds: float = 60.0) -> None:
         self._copy_options = copy_options
         self._publish = publish
+        self._metrics = metrics or ConsumerMetrics()
+        self._settle_seconds = settle_seconds
         self._harbor_projects = HarborProjects()
+
+    # -- before the leases ---------------------------------------------------------------
+
+    def prepare(self, ctx: JobContext, now: datetime | None = None) -> Preparation:
+        """Supersede, defer, or let the job run (reads the store and the source only)."""
+        job = ctx.job
+        if job.action == JobAction.SYNC:
+            return Ready()
+        newer = ctx.store.newer_job(job)
+        if newer is not None:
+            self._metrics.superseded.inc()
+            return JobOutcome(JobStatus.SKIPPED, f"superseded by job {newer}")
+        if job.action != JobAction.REPLICATE or job.tag is None:
+            return Ready()
+        src = ctx.source_client
+        head = src.head_manifest(job.repository, job.tag)
+        tag_digest = head.digest if head else None
+        at_source = False
+        if job.digest is not None and tag_digest != job.digest:
+            at_source = src.head_manifest(job.repository, job.digest) is not None
+        verdict = settle(job.digest, tag_digest, at_source, job.created_at,
+                         now or datetime.now(UTC), self._settle_seconds)
+        where = f"tag {job.tag} at the source is {_short(tag_digest)}"
+        if verdict == Settle.DEFER:
+            self._metrics.deferred.inc()
+            return Deferred(f"deferred: {where}, not yet the event's "
+                            f"{short_digest(job.digest or '')}, which the source has; "
+                            "the registry is still writing it")
+        if verdict == Settle.SETTLED:
+            return Ready(f"settled after {self._settle_seconds:g} s: {where}, "
+                                     "not the event's digest; replicating what the source "
+                                     "holds now")
+        return Ready()
+
+    # -- under the leases ----------------------------------------------------------------
 
     def run(self, ctx: JobContext) -> JobOutcome:
         action = ctx.job.action
+        if action == JobAction.SYNC:
+            return self.sync(ctx)
+        if ctx.endpoint_is_harbor and "/" not in ctx.destination_repository:
+            raise PermanentError(
+                f"a Harbor endpoint can't hold the top-level repository "
+                f"{ctx.destination_repository!r}: set the rule's dest_namespace to a path "
+                f"of at least two segments, a Harbor project and a repository path (for "
+                f"example {ctx.rule.project}/{ctx.rule.project}), so that the project's own "
+                "repository lands inside a project")
         if action == JobAction.REPLICATE:
             return self.replicate(ctx)
-        if action == JobAction.DELETE:
-            return self.delete(ctx)
-        return self.sync(ctx)
+        return self.delete(ctx)
 
     # -- replicate -------------------------------------------------------------------
 
     def replicate(self, ctx: JobContext) -> JobOutcome:
-        job, src, dst = ctx.job, ctx.source_client, ctx.endpoint_client
-        dst_repo = ctx.destination_repository
-        if job.tag is not None:
-            reference = job.tag
-            if src.head_manifest(job.repository, job.tag) is None:
-                return JobOutcome(JobStatus.SKIPPED, f"tag {job.tag} is gone at the source")
-        else:
-            assert job.digest is not None
-            reference = job.digest
-            try:
-                manifest = src.get_manifest(job.repository, job.digest)
-            except NotFoundError:
-                return JobOutcome(JobStatus.SKIPPED, "digest is gone at the source")
-            if manifest.subject is None:
-                # Index children come with their index, images with their tags.
-                return JobOutcome(JobStatus.SKIPPED,
-                                  "untagged manifest that refers to nothing: nothing to do")
+        job = ctx.job
+        if job.tag is None:
+            return self._replicate_digest(ctx)
+        newer = ctx.store.newer_job(job)  # came while this one waited for the leases
+        if newer is not None:
+            self._metrics.superseded.inc()
+            return JobOutcome(JobStatus.SKIPPED, f"superseded by job {newer}")
+        source_digest = _digest_of(ctx.source_client, job.repository, job.tag)
+        if ctx.pair is not None:
+            return self._two_way(ctx, job.tag, source_digest)
+        if source_digest is None:
+            return JobOutcome(JobStatus.SKIPPED, f"tag {job.tag} is gone at the source")
+        return self._copy_tag(ctx, job.tag, source_digest, override=ctx.rule.override)
+
+    def _replicate_digest(self, ctx: JobContext) -> JobOutcome:
+        job = ctx.job
+        assert job.digest is not None
+        try:
+            manifest = ctx.source_client.get_manifest(job.repository, job.digest)
+        except NotFoundError:
+            return JobOutcome(JobStatus.SKIPPED, "digest is gone at the source")
+        if manifest.subject is None:
+            # Index children come with their index, images with their tags.
+            return JobOutcome(JobStatus.SKIPPED,
+                              "untagged manifest that refers to nothing: nothing to do")
+        return self._copy(ctx, job.digest, None, override=True)
+
+    def _copy_tag(self, ctx: JobContext, tag: str, digest: str, *, override: bool
+                  ) -> JobOutcome:
+        """Copy the source's `digest` under `tag`, and keep it in the rule's inventory."""
+        outcome = self._copy(ctx, digest, tag, override=override)
+        if outcome.status == JobStatus.SUCCEEDED:
+            ctx.store.record_inventory(ctx.rule.id, ctx.destination_repository, tag,
+                                       ctx.job.repository, digest)
+        return outcome
+
+    def _copy(self, ctx: JobContext, digest: str, tag: str | None, *, override: bool
+              ) -> JobOutcome:
+        src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
         if ctx.endpoint_is_harbor:
             self._harbor_projects.ensure(ctx, dst_repo)
+        options = ctx.copy_options(self._copy_options)
+        if options.override != override:
+            options = CopyOptions(options.blob_workers, options.chunk_size,
+                                  options.copy_referrers, override)
         try:
-            result = ctx.engine.copy(src, job.repository, reference, dst, dst_repo,
-                                     tag=job.tag, on_event=ctx.on_event,
-                                     options=ctx.copy_options(self._copy_options))
+            result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
+                                     on_event=ctx.on_event, options=options)
         except NotFoundError as exc:
-            if src.head_manifest(job.repository, reference) is None:
+            if src.head_manifest(ctx.job.repository, digest) is None:
                 return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
             raise
         if result.status == "skipped" and not any(r.status == "copied" for r in result.referrers):
@@ -69,15 +176,90 @@ class JobHandlers:
         return JobOutcome(JobStatus.SUCCEEDED, f"copied {result.destination}",
                           result.total_bytes_uploaded)
 
+    # -- two-way pairs -----------------------------------------------------------------
+
+    def _two_way(self, ctx: JobContext, tag: str, source_digest: str | None,
+                 deleted_digest: str | None = None) -> JobOutcome:
+        """One tag of a two-way pair: decide from both sides and the base, then act."""
+        pair = ctx.pair
+        assert pair is not None
+        dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
+        current = dst.head_manifest(dst_repo, tag)
+        destination = current.digest if current else None
+        first, second, repository = ctx.base_key
+        base = ctx.store.get_base(first, second, repository, tag)
+        verdict = two_way(source_digest, destination, UNKNOWN if base is None else base.digest,
+                          source_preferred=pair.preferred_rule_id == ctx.rule.id,
+                          override=ctx.rule.override, deleted_digest=deleted_digest)
+        self._count_conflict(ctx, verdict)
+        ctx.log("warning" if verdict.conflict else "info",
+                f"tag {tag}: source {_short(source_digest)}, destination "
+                f"{_short(destination)}, base "
+                f"{'unknown' if base is None else _short(base.digest)}: {verdict.reason}")
+        if verdict.action == Action.IN_SYNC:
+            ctx.store.set_base(first, second, repository, tag, source_digest)
+            return JobOutcome(JobStatus.SKIPPED, f"tag {tag} is the same on both sides")
+        if verdict.action == Action.LEAVE:
+            return JobOutcome(JobStatus.SKIPPED, verdict.reason)
+        if verdict.action == Action.CONFLICT_KEPT:
+            return JobOutcome(JobStatus.SKIPPED, verdict.reason)
+        if verdict.action == Action.CONFLICT_LOST:
+            job_id = self._queue_opposite(ctx, tag)
+            return JobOutcome(JobStatus.SKIPPED, f"{verdict.reason}; job {job_id} of rule "
+                                                 f"{pair.other(ctx.rule.id).name} applies it")
+        if source_digest is None:
+            assert destination is not None
+            outcome = self._remove_tag(ctx, tag, destination)
+        else:
+            outcome = self._copy_tag(ctx, tag, source_digest, override=True)
+        ctx.store.set_base(first, second, repository, tag, source_digest)
+        return outcome
+
+    def _count_conflict(self, ctx: JobContext, verdict: Verdict) -> None:
+        if not verdict.conflict:
+            return
+        winner = {Action.APPLY: "source", Action.CONFLICT_LOST: "destination"}.get(
+            verdict.action, "none")
+        self._metrics.conflicts.labels(winner).inc()
+        log.warning("two-way conflict", winner=winner, reason=verdict.reason)
+
+    def _queue_opposite(self, ctx: JobContext, tag: str) -> int:
+        """A replicate job of the pair's opposite rule for `tag`, which wins the conflict."""
+        assert ctx.pair is not None
+        other = ctx.pair.other(ctx.rule.id)
+        spec = NewJob(rule_id=other.id, endpoint_id=other.endpoint_id, source_id=other.source_id,
+                      repository=ctx.destination_repository, action=JobAction.REPLICATE, tag=tag)
+        [job] = dispatch(ctx.store, self._publish, [spec])
+        return job.id
+
     # -- delete ----------------------------------------------------------------------
 
     def delete(self, ctx: JobContext) -> JobOutcome:
+        job = ctx.job
         if not (ctx.rule.replicate_deletes or ctx.rule.prune):
             return JobOutcome(JobStatus.SKIPPED, "the rule does not replicate deletes")
-        if ctx.job.digest is not None:
-            return self._delete_digest(ctx, ctx.job.digest)
-        assert ctx.job.tag is not None
-        return self._delete_tag(ctx, ctx.job.tag)
+        if job.tag is None:
+            assert job.digest is not None
+            return self._delete_digest(ctx, job.digest)
+        if job.plan is not None:
+            return self._finish_plan(ctx, job.tag)
+        src_head = ctx.source_client.head_manifest(job.repository, job.tag)
+        if ctx.pair is not None:
+            return self._two_way(ctx, job.tag, src_head.digest if src_head else None)
+        if src_head is not None:
+            return JobOutcome(JobStatus.SKIPPED, f"the source has tag {job.tag} again")
+        current = ctx.endpoint_client.head_manifest(ctx.destination_repository, job.tag)
+        if current is None:
+            ctx.store.forget_inventory(ctx.rule.id, ctx.destination_repository, job.tag)
+            return JobOutcome(JobStatus.SKIPPED, f"tag {job.tag} is not at the endpoint")
+        if job.digest is not None and current.digest != job.digest:
+            # A delete from the rule's inventory: only what crossdock put there goes.
+            ctx.store.forget_inventory(ctx.rule.id, ctx.destination_repository, job.tag)
+            return JobOutcome(JobStatus.SKIPPED,
+                              f"tag {job.tag} at the endpoint now holds "
+                              f"{short_digest(current.digest)}, not what crossdock put there "
+                              f"({short_digest(job.digest)}): a user changed it, kept")
+        return self._remove_tag(ctx, job.tag, current.digest)
 
     def _delete_digest(self, ctx: JobContext, digest: str) -> JobOutcome:
         src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
@@ -86,85 +268,141 @@ class JobHandlers:
         if dst.head_manifest(dst_repo, digest) is None:
             # Distribution sends blob deletes in this shape too: nothing to do.
             return JobOutcome(JobStatus.SKIPPED, "not at the endpoint")
-        self._delete_manifest(ctx, dst_repo, digest, _tags_on(dst, dst_repo, digest))
+        tags = _tags_on(dst, dst_repo, digest)
+        if ctx.pair is not None:
+            refusal = self._pair_refuses_digest_delete(ctx, digest, tags)
+            if refusal is not None:
+                return refusal
+        dst.delete_manifest(dst_repo, digest)
+        for tag in tags:
+            self._forget_tag(ctx, tag)
         return JobOutcome(JobStatus.SUCCEEDED, f"deleted {dst_repo}@{short_digest(digest)}")
 
-    @staticmethod
-    def _delete_manifest(ctx: JobContext, repository: str, digest: str, tags: list[str]) -> None:
-        """Delete a digest at the endpoint, recorded first with every tag it takes
-        along (the endpoint notifies a delete for each)."""
-        ctx.record_write(repository, None, digest, action="delete")
+    def _pair_refuses_digest_delete(self, ctx: JobContext, digest: str, tags: list[str]
+                                    ) -> JobOutcome | None:
+        """In a pair, a digest delete goes ahead only if each endpoint tag it takes along
+        should go (see `two_way`); otherwise nothing is deleted."""
+        first, second, repository = ctx.base_key
+        src = ctx.source_client
+        assert ctx.pair is not None
         for tag in tags:
-            ctx.record_write(repository, tag, None, action="delete")
-        ctx.endpoint_client.delete_manifest(repository, digest)
+            head = src.head_manifest(ctx.job.repository, tag)
+            base = ctx.store.get_base(first, second, repository, tag)
+            verdict = two_way(head.digest if head else None, digest,
+                              UNKNOWN if base is None else base.digest,
+                              source_preferred=ctx.pair.preferred_rule_id == ctx.rule.id,
+                              override=ctx.rule.override, deleted_digest=digest)
+            self._count_conflict(ctx, verdict)
+            if verdict.action not in (Action.APPLY, Action.IN_SYNC):
+                if verdict.action == Action.CONFLICT_LOST:
+                    self._queue_opposite(ctx, tag)
+                return JobOutcome(JobStatus.SKIPPED,
+                                  f"not deleted: tag {tag} on this digest: {verdict.reason}")
+        return None
 
-    def _delete_tag(self, ctx: JobContext, tag: str) -> JobOutcome:
-        """Remove one tag at the endpoint and no other tag the source still has."""
-        src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
-        if src.head_manifest(ctx.job.repository, tag) is not None:
-            return JobOutcome(JobStatus.SKIPPED, f"the source has tag {tag} again")
-        current = dst.head_manifest(dst_repo, tag)
-        if current is None:
-            return JobOutcome(JobStatus.SKIPPED, f"tag {tag} is not at the endpoint")
+    def _forget_tag(self, ctx: JobContext, tag: str) -> None:
+        """A tag crossdock removed at the endpoint: out of the inventory; in a pair, the
+        base says absent (the source no longer has it either, or its job copies it)."""
+        ctx.store.forget_inventory(ctx.rule.id, ctx.destination_repository, tag)
+        if ctx.pair is not None:
+            first, second, repository = ctx.base_key
+            ctx.store.set_base(first, second, repository, tag, None)
+
+    def _remove_tag(self, ctx: JobContext, tag: str, digest: str) -> JobOutcome:
+        """Remove one tag at the endpoint, and no other tag the source still has there."""
+        dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
         if ctx.endpoint_is_harbor:
-            ctx.record_write(dst_repo, tag, None, action="delete")
-            harbor.delete_tag(dst.transport, dst_repo, current.digest, tag)
+            harbor.delete_tag(dst.transport, dst_repo, digest, tag)
+            self._forget_tag(ctx, tag)
             return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag} (Harbor API)")
-        ctx.record_write(dst_repo, tag, None, action="delete")
         if delete_tag_reference(dst.transport, dst_repo, tag):
+            self._forget_tag(ctx, tag)
             return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag}")
-        # Distribution 2.8 can't delete a tag alone: delete the digest, then put
-        # back the endpoint's other tags on it that the source still has there.
-        manifest = dst.get_manifest(dst_repo, current.digest)
-        on_digest = _tags_on(dst, dst_repo, current.digest)
-        keep = [other for other in on_digest if other != tag
-                and _digest_of(src, ctx.job.repository, other) == current.digest]
-        self._delete_manifest(ctx, dst_repo, current.digest, on_digest)
+        # Distribution 2.8 can't delete a tag alone: delete the digest, then put back
+        # the endpoint's other tags on it that the source still has there. The plan is
+        # recorded first, so that a retry after a failure in between finishes it.
+        keep = [other for other in _tags_on(dst, dst_repo, digest) if other != tag
+                and _digest_of(ctx.source_client, ctx.job.repository, other) == digest]
+        plan = {"digest": digest, "keep": keep}
+        ctx.store.set_job_plan(ctx.job.id, plan)
+        ctx.log("info", f"plan: delete {dst_repo}@{short_digest(digest)}, then put back "
+                        f"{', '.join(keep) if keep else 'no other tag'}")
+        return self._finish_plan(ctx, tag, plan)
+
+    def _finish_plan(self, ctx: JobContext, tag: str,
+                     plan: dict[str, Any] | None = None) -> JobOutcome:
+        """Carry out (or finish, on a retry) a recorded tag delete by digest."""
+        plan = plan or ctx.job.plan or {}
+        digest = str(plan["digest"])
+        keep = [str(other) for other in plan.get("keep") or []]
+        dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
+        if _digest_of(dst, dst_repo, tag) == digest:
+            dst.delete_manifest(dst_repo, digest)
+        self._forget_tag(ctx, tag)
+        kept = []
         for other in keep:
-            ctx.record_write(dst_repo, other, current.digest)
-            dst.put_manifest(dst_repo, other, manifest)
-        kept = f", kept {', '.join(keep)}" if keep else ""
-        return JobOutcome(JobStatus.SUCCEEDED,
-                          f"deleted tag {dst_repo}:{tag} by its digest{kept}")
+            if _digest_of(ctx.source_client, ctx.job.repository, other) != digest:
+                continue  # the source moved or dropped it meanwhile: its own job follows
+            if _digest_of(dst, dst_repo, other) != digest:
+                self._copy(ctx, digest, other, override=True)
+            kept.append(other)
+        suffix = f", kept {', '.join(kept)}" if kept else ""
+        return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag} by its digest"
+                                               f"{suffix}")
 
     # -- sync ------------------------------------------------------------------------
 
     def sync(self, ctx: JobContext) -> JobOutcome:
-        """List the rule's project at the source and queue one replicate job per
-        tag; with the rule's prune option, also one delete job per endpoint tag
-        the source no longer has (within the rule's filters)."""
+        """List the rule's project at the source and queue one replicate job per tag.
+        With replicate_deletes, also one delete job per tag the rule's inventory says it
+        wrote at the endpoint and the source no longer has; with prune, one per endpoint
+        tag the source no longer has (within the rule's filters)."""
         rule, src = ctx.rule, ctx.source_client
         if ctx.source_is_harbor:
             repositories = harbor.list_repositories(src.transport, rule.project)
         else:
-            prefix = rule.project + "/"
-            repositories = sorted(name for name in src.catalog() if name.startswith(prefix))
+            repositories = sorted(name for name in src.catalog() if _in_project(name, rule.project))
         repo_filters, tag_filters = from_rule(rule.repo_filters), from_rule(rule.tag_filters)
         repositories = [name for name in repositories if passes(repo_filters, name)]
         present = [(repository, tag) for repository in repositories
                    for tag in src.tags(repository) if passes(tag_filters, tag)]
         specs = [self._spec(ctx, JobAction.REPLICATE, repository, tag)
                  for repository, tag in present]
-        pruned = 0
+        at_source = set(present)
+        stale: set[tuple[str, str]] = set()
         if rule.prune:
-            at_source = set(present)
-            stale = [(repository, tag) for repository, tag in _endpoint_images(ctx)
+            stale = {(repository, tag) for repository, tag in _endpoint_images(ctx)
                      if passes(repo_filters, repository) and passes(tag_filters, tag)
-                     and (repository, tag) not in at_source]
+                     and (repository, tag) not in at_source}
             specs += [self._spec(ctx, JobAction.DELETE, repository, tag)
-                      for repository, tag in stale]
-            pruned = len(stale)
-        jobs = dispatch(ctx.store, self._publish, specs, {ctx.endpoint.id: ctx.endpoint.name})
-        message = f"queued {len(jobs) - pruned} images from {len(repositories)} repositories"
+                      for repository, tag in sorted(stale)]
+        gone = 0
+        if rule.replicate_deletes:
+            for entry in ctx.store.list_inventory(rule.id):
+                key = (entry.source_repository, entry.tag)
+                if key not in at_source and key not in stale:
+                    specs.append(self._spec(ctx, JobAction.DELETE, entry.source_repository,
+                                            entry.tag, entry.digest))
+                    gone += 1
+        dispatch(ctx.store, self._publish, specs, {ctx.endpoint.id: ctx.endpoint.name})
+        message = (f"queued {len(present)} images from {len(repositories)} repositories")
+        if gone:
+            message += f", {gone} deletes of images it replicated that the source no longer has"
         if rule.prune:
-            message += f" and {pruned} deletes of images the source no longer has"
+            message += f" and {len(stale)} deletes of images the source no longer has"
         return JobOutcome(JobStatus.SUCCEEDED, message)
 
     @staticmethod
-    def _spec(ctx: JobContext, action: JobAction, repository: str, tag: str) -> NewJob:
+    def _spec(ctx: JobContext, action: JobAction, repository: str, tag: str,
+              digest: str | None = None) -> NewJob:
         return NewJob(rule_id=ctx.rule.id, endpoint_id=ctx.endpoint.id, source_id=ctx.source.id,
-                      repository=repository, action=action, tag=tag,
+                      repository=repository, action=action, tag=tag, digest=digest,
                       execution_id=ctx.job.execution_id)
+
+
+def _in_project(name: str, project: str) -> bool:
+    """`name` is in `project`: the project's own repository, or one under it."""
+    return name == project or name.startswith(project + "/")
 
 
 def _endpoint_images(ctx: JobContext) -> list[tuple[str, str]]:
@@ -178,7 +416,7 @@ def _endpoint_images(ctx: JobContext) -> list[tuple[str, str]]:
         names = list(dst.catalog())
     found = []
     for name in sorted(names):
-        if name.startswith(namespace + "/"):
+        if _in_project(name, namespace):
             source_name = rule.project + name[len(namespace):]
             found += [(source_name, tag) for tag in dst.tags(name)]
     return found
@@ -192,3 +430,7 @@ def _tags_on(client: RegistryClient, repository: str, digest: str) -> list[str]:
 def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:
     head = client.head_manifest(repository, tag)
     return head.digest if head else None
+
+
+def _short(digest: str | None) -> str:
+    return short_digest(digest) if digest else "absent"

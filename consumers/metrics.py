@@ -27,6 +27,16 @@ class ConsumerMetrics:
                                  registry=self.registry)
         self.in_progress = Gauge("crossdock_consumer_jobs_in_progress",
                                  "Jobs running right now", registry=self.registry)
+        self.deferred = Counter("crossdock_consumer_jobs_deferred_total",
+                                "Job runs put off because the source had not finished "
+                                "writing the event's tag yet", registry=self.registry)
+        self.superseded = Counter("crossdock_consumer_jobs_superseded_total",
+                                  "Jobs skipped because a newer job for the same tag exists",
+                                  registry=self.registry)
+        self.conflicts = Counter("crossdock_consumer_conflicts_total",
+                                 "Two-way conflicts (both sides changed a tag), by the side "
+                                 "that won: source, destination, or none (override off)",
+                                 ["winner"], registry=self.registry)
         self.undecodable = Counter("crossdock_consumer_undecodable_messages_total",
                                    "Messages that could not be read, parked at once",
                                    registry=self.registry)

@@ -13,30 +13,33 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 import structlog
 
 from consumers.context import JobContext, JobOutcome
-from consumers.handlers import JobHandlers
+from consumers.handlers import Deferred, JobHandlers, Ready
 from consumers.leases import LeaseKeeper
 from consumers.metrics import ConsumerMetrics
 from consumers.registries import RegistryDirectory
-from shared.broker import Ack, Delivery, Fail, Outcome, Retry
+from shared.broker import Ack, Defer, Delivery, Fail, Outcome, Retry
 from shared.copy.engine import CopyEngine
 from shared.copy.events import CopyEvent
 from shared.errors import CrossdockError, PermanentError, TransientError
 from shared.messages import JobMessage, MessageDecodeError, decode
 from shared.queues import format_delay, retry_tier
-from shared.registry.manifests import is_digest
+from shared.registry.transport import writing_as
 from shared.settings import Settings
 from shared.store import (
     JobAction,
     JobRecord,
     JobStatus,
+    PairRecord,
     RecordNotFoundError,
     Store,
     repository_lease_key,
 )
+from shared.writetoken import WriteToken, user_agent_for
 
 log = structlog.get_logger("crossdock.consumer")
 
@@ -97,7 +100,7 @@ class JobRunner:
         except RecordNotFoundError:
             return Ack()
         if not rule.enabled:
-            return self._finish_early(job, "the rule is disabled")
+            return self._finish_early(job, JobStatus.SKIPPED, "skipped: the rule is disabled")
         endpoint = self._store.get_endpoint(job.endpoint_id)
         source = self._store.get_source(job.source_id)
 
@@ -110,33 +113,77 @@ class JobRunner:
             endpoint_client=self._directory.endpoint(endpoint),
             store=self._store, engine=self._engine, log=job_log,
             on_event=lambda event: self._on_event(ctx, event),
+            pair=self._active_pair(job),
         )
-        lease_key = repository_lease_key(endpoint.id, ctx.destination_repository)
-        holder = f"job-{job.id}"
-        needs_lease = job.action != JobAction.SYNC
-        if needs_lease and not self._leases.acquire(
-            lease_key, holder, lambda other: job_log(
-                "info", f"waiting: {other or 'another job'} is working on this repository")
-        ):
-            return Retry("consumer stopping while waiting for the repository")
         try:
-            return self._attempt(ctx, delivery)
+            prepared = self._handlers.prepare(ctx)
+        except CrossdockError as exc:  # reading the source failed before the job ran
+            error = f"before the job ran: {exc}"
+            if isinstance(exc, PermanentError):
+                self._store.mark_finished(job.id, JobStatus.FAILED, error)
+                ctx.log("error", f"failed: {error}")
+                return Fail(error)
+            self._record_transient(ctx, delivery, error)
+            return Retry(error)
+        if isinstance(prepared, Deferred):
+            self._store.mark_deferred(job.id, f"{prepared.reason}; checking again in "
+                                              f"{self._settings.defer_seconds} s "
+                                              f"(deferral {delivery.deferrals + 1})")
+            log.info("job deferred", reason=prepared.reason, deferrals=delivery.deferrals + 1)
+            return Defer(prepared.reason)
+        if isinstance(prepared, JobOutcome):
+            return self._finish_early(job, prepared.status, prepared.message)
+        keys, holder = self._lock_keys(ctx), f"job-{job.id}"
+        for position, key in enumerate(keys):
+            if not self._leases.acquire(key, holder, _waiting_note(job_log, key)):
+                for taken in reversed(keys[:position]):
+                    self._leases.release(taken, holder)
+                return Retry("consumer stopping while waiting for the repository")
+        try:
+            return self._attempt(ctx, delivery, prepared)
         finally:
-            if needs_lease:
-                self._leases.release(lease_key, holder)
+            for key in reversed(keys):
+                self._leases.release(key, holder)
 
-    def _attempt(self, ctx: JobContext, delivery: Delivery) -> Outcome:
+    def _active_pair(self, job: JobRecord) -> PairRecord | None:
+        """The job's two-way pair, while both of its rules are enabled (with one off,
+        the other makes its endpoint equal its source, like any one-way rule)."""
+        if job.action == JobAction.SYNC:
+            return None
+        pair = self._store.find_pair(job.rule_id)
+        if pair is None or not (pair.first.enabled and pair.second.enabled):
+            return None
+        return pair
+
+    @staticmethod
+    def _lock_keys(ctx: JobContext) -> list[str]:
+        """The leases a job takes, in this order: its pair's lock on the repository
+        (both directions of a pair), then the endpoint repository's lease."""
+        if ctx.job.action == JobAction.SYNC:
+            return []
+        keys = [repository_lease_key(ctx.endpoint.id, ctx.destination_repository)]
+        if ctx.pair is not None:
+            keys.insert(0, ctx.pair_lock_key)
+        return keys
+
+    def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready) -> Outcome:
         job = ctx.job
         run_number = self._store.mark_running(job.id)
         ctx.log("info", f"attempt {delivery.attempt} started on {self._who}"
                 + (" (redelivered: the previous consumer stopped or died)"
                    if delivery.redelivered else ""))
+        if ready.note:
+            ctx.log("info", ready.note)
+        # Every request of this run names it, so the registry's notifications about
+        # crossdock's own writes can be told apart (DESIGN invariant 3).
+        user_agent = user_agent_for(WriteToken(job.id, run_number), self._settings.secret_key)
         started = time.monotonic()
         self._metrics.in_progress.inc()
         outcome: Outcome
         status, error, nbytes = "", None, 0
         try:
-            result: JobOutcome = self._handlers.run(ctx)
+            with writing_as(user_agent):
+                result: JobOutcome = self._handlers.run(ctx)
         except TransientError as exc:
             error = str(exc)
             outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
@@ -179,19 +226,26 @@ class JobRunner:
         self._metrics.retries.labels(ctx.endpoint.name).inc()
         return "retrying"
 
-    def _finish_early(self, job: JobRecord, reason: str) -> Outcome:
-        self._store.append_log(job.id, "info", f"skipped: {reason}")
-        self._store.mark_finished(job.id, JobStatus.SKIPPED, None)
-        self._metrics.jobs.labels(job.action.value, "skipped").inc()
-        log.info("job attempt finished", status="skipped", reason=reason)
+    def _finish_early(self, job: JobRecord, status: JobStatus, message: str) -> Outcome:
+        """End a job before it runs (its rule is off, a newer job supersedes it)."""
+        self._store.append_log(job.id, "info", message)
+        self._store.mark_finished(job.id, status, None)
+        self._metrics.jobs.labels(job.action.value, status.value).inc()
+        log.info("job attempt finished", status=status.value, reason=message)
         return Ack()
 
     def _on_event(self, ctx: JobContext, event: CopyEvent) -> None:
         if event.kind == "progress":
             if event.nbytes > 0:
                 self._metrics.bytes_copied.labels(ctx.endpoint.name).inc(event.nbytes)
-        elif event.kind == "put" and event.digest and event.reference:
-            tag = None if is_digest(event.reference) else event.reference
-            ctx.record_write(event.repository, tag, event.digest)
         elif event.kind == "log":
             ctx.log(event.level, event.message)
+
+
+def _waiting_note(job_log: Callable[[str, str], None], key: str) -> Callable[[str | None], None]:
+    """What a job's log says when it has to wait for a lease."""
+
+    def note(other: str | None) -> None:
+        job_log("info", f"waiting: {other or 'another job'} holds {key}")
+
+    return note

@@ -53,7 +53,8 @@ class ConsumerService:
         self.publisher = Publisher(settings, name="crossdock-consumer-publisher")
         self.directory = RegistryDirectory(store, settings)
         self.runner = JobRunner(settings, store, self.directory,
-                                JobHandlers(options, self.publisher.publish_jobs),
+                                JobHandlers(options, self.publisher.publish_jobs, self.metrics,
+                                            settle_seconds=settings.settle_seconds),
                                 self.engine, self.metrics)
         self.worker = Worker(settings, self.runner, self._initial_endpoints(),
                              name="crossdock-consumer")

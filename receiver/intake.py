@@ -2,13 +2,9 @@
 
 For each event from source S: the enabled rules of S for the event's project (the
 first path segment), kept by their repository filters, and by their tag filters
-when the event names a tag (a delete or push by digest has no tag to match). For
-each such rule with endpoint E the echo question is asked (DESIGN invariant 3):
-did crossdock itself write this into S, copying from E? A consumer running the
-rule E→S records ``record_write(S, repo, tag, digest, origin=E, action=…)``, so the
-intake asks ``is_echo(S, repo, tag, digest, origin=E, action=…)`` (a push against
-crossdock's puts, a delete against its deletes, within the echo window) and drops
-the event for that rule only: a rule S→C (a chain E→S→C) still gets it.
+when the event names a tag (a delete or push by digest has no tag to match). An
+event crossdock itself caused is dropped for the rules that would copy it back to
+where it came from, and only those (`receiver.echoes`; DESIGN invariant 3).
 
 Jobs, one per surviving (event, rule), identical ones merged:
 
@@ -30,8 +26,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
+from receiver.echoes import NO_ENDPOINTS, EchoOrigins
 from receiver.notifications import RegistryEvent
 from shared.filters import from_rule, passes
 from shared.store import (
@@ -51,6 +47,7 @@ class Plan:
     jobs: list[NewJob] = field(default_factory=list)
     accepted: int = 0  # events that gave at least one job
     ignored: Counter[str] = field(default_factory=Counter)  # reason -> events
+    echo_drops: int = 0  # (event, rule) pairs dropped as crossdock's own writes
     endpoint_names: dict[int, str] = field(default_factory=dict)
 
 
@@ -59,13 +56,13 @@ def plan_jobs(
     source: SourceRecord,
     events: Sequence[RegistryEvent],
     *,
-    echo_window: timedelta | None = None,
+    echoes: EchoOrigins | None = None,
     endpoint_lookup: Callable[[int], EndpointRecord] | None = None,
 ) -> Plan:
     """Match `events` from `source` against its rules and build the jobs, deduplicated.
 
-    An event is an echo for a rule when crossdock made that very change in the
-    source, copying from the rule's endpoint, within `echo_window`.
+    An event is an echo for a rule when `echoes` says crossdock made that change,
+    copying from the rule's endpoint.
 
     Reads the store only; raises its errors (`StoreUnavailableError` and the like).
     """
@@ -84,6 +81,7 @@ def plan_jobs(
             continue
         specs: list[NewJob] = []
         reasons: set[str] = set()
+        back = echoes.back_to_origin(source, event) if echoes is not None else NO_ENDPOINTS
         for rule in rules:
             reason = rule_skips(rule, event)
             if reason is None:
@@ -91,10 +89,9 @@ def plan_jobs(
                     endpoints[rule.endpoint_id] = (endpoint_lookup or store.get_endpoint)(
                         rule.endpoint_id)
                 endpoint = endpoints[rule.endpoint_id]
-                action = "put" if event.action == "push" else "delete"
-                if store.is_echo(source.url, event.repository, event.tag, event.digest,
-                                 origin=endpoint.url, action=action, within=echo_window):
+                if endpoint.id in back:
                     reason = "echo"
+                    plan.echo_drops += 1
                 else:
                     specs.extend(job_specs(rule, source, event))
                     plan.endpoint_names[endpoint.id] = endpoint.name

@@ -21,6 +21,9 @@ class ReceiverMetrics:
         self.ignored = Counter("crossdock_receiver_events_ignored_total",
                                "Events with nothing to do (pulls, blobs, no rule, echoes)",
                                ["source", "reason"], registry=r)
+        self.echo_drops = Counter("crossdock_receiver_echo_drops_total",
+                                  "Events not copied back to the registry crossdock copied "
+                                  "them from, counted once per rule", ["source"], registry=r)
         self.jobs = Counter("crossdock_receiver_jobs_created_total",
                             "Jobs recorded and published", ["action"], registry=r)
         self.publish_failures = Counter("crossdock_receiver_publish_failures_total",

@@ -3,8 +3,7 @@ whenever its next run time has passed, catching what notifications missed.
 
 Every receiver process runs a `Scheduler` thread, but only the one holding the
 store's scheduler lease acts, so each run starts exactly once however many
-processes there are. It also forgets crossdock's old write records (the echo
-check only looks back `echo_window_seconds`). A run is due when the schedule's next time after the
+processes there are. A run is due when the schedule's next time after the
 rule's latest execution (any trigger: a manual run counts) has passed; missed
 runs are not replayed one by one.
 """
@@ -15,7 +14,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 
@@ -53,10 +52,8 @@ class Scheduler:
 
     def __init__(self, store: Store, publish: PublishJobs, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 tick_seconds: float = TICK_SECONDS,
-                 forget_writes_after: timedelta = timedelta(days=1)) -> None:
+                 tick_seconds: float = TICK_SECONDS) -> None:
         self._store = store
-        self._forget_writes_after = forget_writes_after
         self._publish = publish
         self._clock = clock
         self._tick_seconds = tick_seconds
@@ -86,7 +83,6 @@ class Scheduler:
         if not self._store.try_acquire_lease(SCHEDULER_LEASE_KEY, self._holder, LEASE_SECONDS):
             return []
         now = self._clock()
-        self._store.prune_writes(self._forget_writes_after)  # long past any echo window
         started = []
         for rule in due_rules(self._store.list_rules(enabled=True), self._last_run, now):
             execution, _job = start_execution(self._store, self._publish, rule, "scheduled")

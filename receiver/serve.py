@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import timedelta
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -57,9 +56,7 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
         configure_logging(self.settings)
         app = create_app(self.settings)
         found = services_of(app)
-        window = timedelta(seconds=self.settings.echo_window_seconds)
-        Scheduler(found.store, found.publisher.publish_jobs,
-                  forget_writes_after=max(2 * window, timedelta(days=1))).start()
+        Scheduler(found.store, found.publisher.publish_jobs).start()
         return app
 
 

@@ -19,7 +19,6 @@ count only what was answered 2xx, so a 503 and its retry count once.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -28,6 +27,7 @@ from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from receiver.app import Services, services
 from receiver.auth import bearer_matches
+from receiver.echoes import EchoOrigins
 from receiver.errors import error_response
 from receiver.intake import Plan, plan_jobs
 from receiver.notifications import Notification, NotJSONError, parse_notification
@@ -52,8 +52,8 @@ def receive(source_name: str) -> Response:
         raise BadRequest(str(exc)) from None
     found.metrics.received.labels(source.name).inc(notification.received)
     try:
-        window = timedelta(seconds=found.settings.echo_window_seconds)
-        plan = plan_jobs(found.store, source, notification.events, echo_window=window,
+        echoes = EchoOrigins(found.store, found.settings.secret_key)
+        plan = plan_jobs(found.store, source, notification.events, echoes=echoes,
                          endpoint_lookup=found.endpoints.get)
         jobs = dispatch(found.store, found.publisher.publish_jobs, plan.jobs,
                         plan.endpoint_names)
@@ -97,6 +97,8 @@ def _record(found: Services, source: SourceRecord, notification: Notification, p
         metrics.ignored.labels(name, reason).inc(count)
     if plan.accepted:
         metrics.accepted.labels(name).inc(plan.accepted)
+    if plan.echo_drops:
+        metrics.echo_drops.labels(name).inc(plan.echo_drops)
     for job in jobs:
         metrics.jobs.labels(job.action.value).inc()
     log.info("webhook", source=name, format=notification.format,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import types
 import typing
 from collections.abc import Mapping
@@ -53,6 +54,11 @@ class Settings:
     max_attempts: int = 5
     consumer_concurrency: int = 4
     consumer_metrics_port: int = 9102
+    # A job whose event digest is at the source but not yet under its tag waits for
+    # the registry to finish its write (DESIGN invariant 2): re-queued every
+    # defer_seconds, and settled to whatever the source holds after settle_seconds.
+    defer_seconds: int = 2
+    settle_seconds: int = 60
 
     # Receiver
     receiver_bind: str = "127.0.0.1:8080"
@@ -60,12 +66,17 @@ class Settings:
     receiver_threads: int = 8
     admin_token: str = ""
     max_body_bytes: int = 1 * MiB
-    echo_window_seconds: int = 3600  # how long crossdock's own writes count as echoes
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings stay immutable)."""
         return dataclasses.replace(self, **changes)
 
+
+# Settings that no longer do anything: accepted, ignored, and warned about.
+DEPRECATED: dict[str, str] = {
+    "echo_window_seconds": "crossdock's own writes are now known exactly by the token in "
+                           "its User-Agent, not by a time window",
+}
 
 _CHOICES: dict[str, tuple[str, ...]] = {
     "log_format": ("auto", "json", "console"),
@@ -94,6 +105,9 @@ def load_settings(
             name = key[len(ENV_PREFIX) :].lower()
             if name in names:
                 values[name] = raw
+    for name in sorted(set(values) & set(DEPRECATED)):
+        values.pop(name)
+        _warn_deprecated(name)
     unknown = sorted(set(values) - names)
     if unknown:
         raise ConfigurationError(f"unknown setting(s): {', '.join(unknown)}")
@@ -101,6 +115,12 @@ def load_settings(
     settings = Settings(**parsed)
     _validate(settings)
     return settings
+
+
+def _warn_deprecated(name: str) -> None:
+    # Logging may not be configured yet: one plain line on stderr.
+    print(f"crossdock: setting {name} is deprecated and ignored: {DEPRECATED[name]}",
+          file=sys.stderr)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -153,7 +173,7 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) not in choices:
             raise ConfigurationError(f"setting {name} must be one of {', '.join(choices)}")
     positive = ("blob_workers", "image_workers", "chunk_size", "max_attempts",
-                "echo_window_seconds", "consumer_concurrency", "receiver_workers",
+                "defer_seconds", "settle_seconds", "consumer_concurrency", "receiver_workers",
                 "receiver_threads", "max_body_bytes")
     for name in positive:
         if getattr(settings, name) < 1:

@@ -63,3 +63,15 @@ def test_unknown_key_in_file_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match="unknown setting"):
         load_settings(config, environ={})
+
+
+def test_the_retired_echo_window_is_accepted_ignored_and_warned_about(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "crossdock.yml"
+    config.write_text("echo_window_seconds: 600\n")
+
+    settings = load_settings(config, environ={"CROSSDOCK_ECHO_WINDOW_SECONDS": "60"})
+
+    assert not hasattr(settings, "echo_window_seconds")
+    assert "echo_window_seconds is deprecated and ignored" in capsys.readouterr().err

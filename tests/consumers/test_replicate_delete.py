@@ -15,7 +15,7 @@ from tests.support.images import (
 from tests.support.registry_server import RegistryServer
 
 
-def test_replicate_copies_the_tag_and_records_the_write(
+def test_replicate_copies_the_tag_and_keeps_it_in_the_rules_inventory(
     pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer
 ) -> None:
     image = push_image(registry.url, "lib/app", "v1")
@@ -29,8 +29,8 @@ def test_replicate_copies_the_tag_and_records_the_write(
     assert job.status == JobStatus.SUCCEEDED, pipeline.log_text(job)
     assert list_state(registry2.url, "lib/app") == {
         "v1": image.digest, cosign_tag(image.digest): signature.digest}
-    assert pipeline.store.is_echo(registry2.url, "lib/app", "v1", image.digest,
-                                  origin=registry.url)
+    [entry] = pipeline.store.list_inventory(rule.id)
+    assert (entry.repository, entry.tag, entry.digest) == ("lib/app", "v1", image.digest)
     log = pipeline.log_text(job)
     assert "attempt 1 started" in log
     assert f"copied {registry2.host}/lib/app:v1" in log

@@ -278,3 +278,50 @@ def wait_converged(store: Store, pairs: Sequence[tuple[str, str]], repositories:
             raise AssertionError(f"no convergence after {timeout} s: unfinished jobs and "
                                  f"states {last}")
         time.sleep(0.2)
+
+
+# -- two registries, two opposite rules ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoWay:
+    a: RegistryServer
+    b: RegistryServer
+    source_a: SourceRecord
+    source_b: SourceRecord
+    a_to_b: RuleRecord  # the pair's first rule: A is the preferred side by default
+    b_to_a: RuleRecord
+
+    @property
+    def pair(self) -> list[tuple[str, str]]:
+        return [(self.a.url, self.b.url)]
+
+
+@pytest.fixture
+def make_two_way(
+    notifying_registry: Callable[[], tuple[RegistryServer, SourceRecord]], records: Records,
+    start_consumer: Callable[..., ConsumerService],
+) -> Callable[..., TwoWay]:
+    """Two notifying registries, each linked as a source and an endpoint (one registry
+    known both ways), and the rules A→B then B→A for project `lib`: a two-way pair."""
+
+    def make(*, consumer: bool = True) -> TwoWay:
+        a, source_a = notifying_registry()
+        b, source_b = notifying_registry()
+        endpoint_a, endpoint_b = records.endpoint(a.url), records.endpoint(b.url)
+        records.store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+        records.store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
+        a_to_b = records.rule(source_a, endpoint_b)
+        b_to_a = records.rule(source_b, endpoint_a)
+        if consumer:
+            start_consumer()
+        return TwoWay(a, b, source_a, source_b, a_to_b, b_to_a)
+
+    return make
+
+
+@pytest.fixture
+def two_way(make_two_way: Callable[..., TwoWay]) -> TwoWay:
+    return make_two_way()
+
+

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import pytest
 from flask import Flask
 
-from consumers.service import ConsumerService
 from shared.store import JobAction, JobStatus, SourceRecord, Store
 from tests.receiver.conftest import (
     Records,
+    TwoWay,
     delete_by_tag,
     events_answered,
     sample_value,
@@ -26,34 +23,8 @@ from tests.receiver.conftest import (
     wait_until,
 )
 from tests.support.images import PushedImage, list_state, push_image, push_index
-from tests.support.registry_server import RegistryServer
 
 REPOSITORIES = ["lib/app", "lib/multi", "lib/tools"]
-
-
-@dataclass(frozen=True)
-class TwoWay:
-    a: RegistryServer
-    b: RegistryServer
-    source_a: SourceRecord
-    source_b: SourceRecord
-
-    @property
-    def pair(self) -> list[tuple[str, str]]:
-        return [(self.a.url, self.b.url)]
-
-
-@pytest.fixture
-def two_way(
-    notifying_registry: Callable[[], tuple[RegistryServer, SourceRecord]], records: Records,
-    start_consumer: Callable[..., ConsumerService],
-) -> TwoWay:
-    a, source_a = notifying_registry()
-    b, source_b = notifying_registry()
-    records.rule(source_a, records.endpoint(b.url))
-    records.rule(source_b, records.endpoint(a.url))
-    start_consumer()
-    return TwoWay(a, b, source_a, source_b)
 
 
 def test_bursts_on_both_sides_converge_without_ping_pong(

@@ -14,7 +14,15 @@ from receiver.app import create_app, services
 from shared.messages import JobMessage, decode
 from shared.queues import work_queue
 from shared.settings import Settings
-from shared.store import EndpointRecord, JobStatus, Store
+from shared.store import (
+    EndpointRecord,
+    JobRecord,
+    JobStatus,
+    NewJob,
+    Store,
+    generate_secret_key,
+)
+from shared.writetoken import WriteToken, user_agent_for
 from tests.receiver.conftest import WEBHOOK_SECRET, Records, sample_value
 from tests.support.registry_server import free_port
 from tests.support.settings import AMQP_URL
@@ -205,39 +213,81 @@ def test_a_body_of_no_known_shape_is_answered_200_and_rejected(
                         reason="unknown_format") == 1
 
 
+def written_by(settings: Settings, job: JobRecord, event: dict[str, Any]) -> dict[str, Any]:
+    """`event` as Distribution sends it for a request crossdock made running `job`."""
+    agent = user_agent_for(WriteToken(job.id, 1), settings.secret_key)
+    return {**event, "request": {**event.get("request", {}), "useragent": agent}}
+
+
 def test_an_echo_of_crossdocks_own_write_makes_no_job(
-    client: FlaskClient, app: Flask, records: Records, store: Store
+    client: FlaskClient, app: Flask, records: Records, store: Store, settings: Settings
 ) -> None:
-    # Given a rule A→B that wrote lib/app:v1 into B, and the opposite rule B→A
+    # Given registries A and B, each linked as a source and an endpoint, a rule A→B
+    # whose job wrote lib/app:v1 into B, and the opposite rule B→A
     a_url, b_url = "http://a.test:5000", "http://b.test:5000"
-    source_b, endpoint_a = records.source(b_url), records.endpoint(a_url)
+    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
+    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
+    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
+    a_to_b = records.rule(source_a, endpoint_b)
     records.rule(source_b, endpoint_a)
-    store.record_write(b_url, "lib/app", "v1", DIGEST, origin=a_url)
+    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
+                                      source_id=source_a.id, repository="lib/app",
+                                      action="replicate", tag="v1")])
 
-    # When B notifies that write, and then a user's own push of v1
-    echo = post(client, source_b.name, push(tag="v1", digest=DIGEST))
-    user = post(client, source_b.name, push(tag="v1", digest=OTHER))
+    # When B notifies that write, then a user's push of the very same image
+    echo = post(client, source_b.name, written_by(settings, job, push(tag="v1")))
+    user = post(client, source_b.name, push(tag="v1"))
 
-    # Then only the user's push is replicated back to A
+    # Then only the user's push is replicated back to A: a restore is not an echo
     assert echo.status_code == 200
     assert body_of(echo) == {"jobs": [], "ignored": 1, "rejected": []}
     assert user.status_code == 202
     assert sample_value(app, "crossdock_receiver_events_ignored_total", source=source_b.name,
                         reason="echo") == 1
+    assert sample_value(app, "crossdock_receiver_echo_drops_total", source=source_b.name) == 1
+
+
+def test_a_forged_or_foreign_token_is_a_users_change(
+    client: FlaskClient, records: Records, store: Store, settings: Settings
+) -> None:
+    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
+    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
+    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
+    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
+    a_to_b = records.rule(source_a, endpoint_b)
+    records.rule(source_b, endpoint_a)
+    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
+                                      source_id=source_a.id, repository="lib/app",
+                                      action="replicate", tag="v1")])
+    foreign = settings.replace(secret_key=generate_secret_key())
+
+    response = post(client, source_b.name, written_by(foreign, job, push(tag="v1")))
+
+    assert response.status_code == 202
 
 
 def test_an_echo_for_one_rule_still_flows_down_a_chain(
-    client: FlaskClient, records: Records, store: Store
+    client: FlaskClient, records: Records, store: Store, settings: Settings
 ) -> None:
+    # Given A→B (which wrote lib/app:v1 into B), and from B the rules B→A and B→C
     a_url, b_url = "http://a.test:5000", "http://b.test:5000"
-    source_b = records.source(b_url)
-    back, onward = records.endpoint(a_url), records.endpoint("http://c.test:5000")
-    records.rule(source_b, back)
+    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
+    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
+    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
+    a_to_b = records.rule(source_a, endpoint_b)
+    onward = records.endpoint("http://c.test:5000")
+    records.rule(source_b, endpoint_a)
     records.rule(source_b, onward)
-    store.record_write(b_url, "lib/app", "v1", DIGEST, origin=a_url)
+    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
+                                      source_id=source_a.id, repository="lib/app",
+                                      action="replicate", tag="v1")])
 
-    response = post(client, source_b.name, push(tag="v1", digest=DIGEST))
+    response = post(client, source_b.name, written_by(settings, job, push(tag="v1")))
 
+    # Then it goes on to C, not back to A
     assert [store.get_job(i).endpoint_id for i in body_of(response)["jobs"]] == [onward.id]
 
 
@@ -362,3 +412,40 @@ def test_an_unreachable_broker_is_503_and_leaves_no_job_pending(
     assert sample_value(app, "crossdock_receiver_publish_failures_total") == 1
     with app.app_context():
         services().publisher.close()
+
+
+def harbor_push(operator: str, tag: str = "v1") -> bytes:
+    return json.dumps({
+        "type": "PUSH_ARTIFACT", "occur_at": 1755758290, "operator": operator,
+        "event_data": {"resources": [{"digest": DIGEST, "tag": tag}],
+                       "repository": {"repo_full_name": "lib/app", "namespace": "lib"}},
+    }).encode()
+
+
+def test_a_harbor_event_by_crossdocks_own_account_is_not_copied_back(
+    client: FlaskClient, records: Records, store: Store
+) -> None:
+    # Given Harbor H (linked, crossdock writes there as robot$crossdock), a rule A→H,
+    # and from H the rules H→A (back to the origin) and H→C (onward)
+    h_url, a_url = "https://harbor.test", "http://a.test:5000"
+    source_h = records.source(h_url, kind="harbor")
+    endpoint_h = records.endpoint(h_url, kind="harbor")
+    store.create_link(source_id=source_h.id, endpoint_id=endpoint_h.id,
+                      harbor_account="robot$crossdock")
+    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
+    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+    records.rule(source_a, endpoint_h)
+    onward = records.endpoint("http://c.test:5000")
+    records.rule(source_h, endpoint_a)
+    records.rule(source_h, onward)
+
+    # When H reports a push by crossdock's account, and one by a user
+    ours = post(client, source_h.name, body=harbor_push("robot$crossdock"),
+                content_type="application/json")
+    users = post(client, source_h.name, body=harbor_push("alice"),
+                 content_type="application/json")
+
+    # Then crossdock's own goes on to C only; the user's goes to both
+    assert [store.get_job(i).endpoint_id for i in body_of(ours)["jobs"]] == [onward.id]
+    assert sorted(store.get_job(i).endpoint_id for i in body_of(users)["jobs"]) == sorted(
+        [endpoint_a.id, onward.id])

@@ -34,6 +34,8 @@ def pipeline_settings(tmp_path: Path, **changes: Any) -> Settings:
         "blob_workers": 4,
         "connect_timeout": 2.0,
         "read_timeout": 20.0,
+        "defer_seconds": 1,
+        "settle_seconds": 10,
     }
     values.update(changes)
     return Settings(**values)
