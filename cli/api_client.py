@@ -195,6 +195,33 @@ class ApiClient:
     def run_rule(self, name: str) -> Json:
         return dict(self.call("POST", f"/rules/{_seg(name)}/run", body={}))
 
+    # -- registry links and two-way pairs ---------------------------------------------
+
+    def list_links(self) -> Json:
+        return dict(self.call("GET", "/links"))
+
+    def get_link(self, link_id: int) -> Json:
+        return dict(self.call("GET", f"/links/{link_id}"))
+
+    def create_link(self, fields: Json) -> Json:
+        return dict(self.call("POST", "/links", body=fields))
+
+    def update_link(self, link_id: int, changes: Json) -> Json:
+        return dict(self.call("PATCH", f"/links/{link_id}", body=changes))
+
+    def delete_link(self, link_id: int) -> None:
+        self.call("DELETE", f"/links/{link_id}")
+
+    def list_pairs(self) -> Json:
+        return dict(self.call("GET", "/pairs"))
+
+    def get_pair(self, pair: str) -> Json:
+        return dict(self.call("GET", f"/pairs/{_seg(pair)}"))
+
+    def prefer(self, pair: str, rule: str) -> Json:
+        """Make `rule`'s source the side that wins the pair's conflicts."""
+        return dict(self.call("PUT", f"/pairs/{_seg(pair)}/preferred", body={"rule": rule}))
+
     # -- executions and jobs ----------------------------------------------------------
 
     def list_executions(self, **query: Any) -> Json:

@@ -7,12 +7,15 @@ import click
 
 from cli.consumer import consumer_command
 from cli.copying import copy_command, sync_command
+from cli.db import db_group
 from cli.errors import run_guarded
 from cli.keys import secret_key_command
 from cli.operator import (
     endpoints_group,
     executions_group,
     jobs_group,
+    links_group,
+    pairs_group,
     rules_group,
     sources_group,
 )
@@ -42,9 +45,12 @@ cli.add_command(receiver_command)
 cli.add_command(secret_key_command)
 cli.add_command(endpoints_group)
 cli.add_command(sources_group)
+cli.add_command(links_group)
 cli.add_command(rules_group)
+cli.add_command(pairs_group)
 cli.add_command(jobs_group)
 cli.add_command(executions_group)
+cli.add_command(db_group)
 
 
 def main() -> None:

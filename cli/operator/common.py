@@ -84,6 +84,12 @@ def warn(message: str) -> None:
     click.echo(f"crossdock: warning: {message}", err=True)
 
 
+def warn_about(answer: Json) -> None:
+    """The ``warnings`` of an API answer, one line each on stderr."""
+    for message in answer.get("warnings") or []:
+        warn(str(message))
+
+
 def given(**values: Any) -> Json:
     """The options that were given (not None), as API fields."""
     return {key: value for key, value in values.items() if value is not None}

@@ -24,6 +24,7 @@ from cli.operator.common import (
     stamps,
     tls_text,
     usage_error,
+    warn_about,
 )
 from shared.kinds import EndpointKind
 
@@ -73,6 +74,7 @@ def endpoints_create(api: ApiClient, name: str, url: str, kind: str | None, as_j
     """Create the endpoint NAME (its queues are named after it)."""
     fields = {"name": name, "url": url, **given(kind=kind), **connection_fields(options)}
     endpoint = call(lambda: api.create_endpoint(fields))
+    warn_about(endpoint)
     emit(as_json, endpoint, lambda: f"created endpoint {name}\n{endpoint_text(endpoint)}")
 
 
@@ -88,6 +90,7 @@ def endpoints_update(api: ApiClient, name: str, url: str | None, kind: str | Non
     """Change the endpoint NAME (not its name)."""
     changes = changes_or_fail({**given(url=url, kind=kind), **connection_fields(options)})
     endpoint = call(lambda: api.update_endpoint(name, changes))
+    warn_about(endpoint)
     emit(as_json, endpoint, lambda: f"updated endpoint {name}\n{endpoint_text(endpoint)}")
 
 

@@ -21,6 +21,7 @@ from cli.operator.common import (
     stamps,
     usage_error,
     warn,
+    warn_about,
 )
 
 # -- rules ------------------------------------------------------------------------------
@@ -187,6 +188,7 @@ def rules_create(api: ApiClient, name: str, disabled: bool, as_json: bool,
     """Create the rule NAME; an enabled rule starts an initial sync of the project."""
     fields = {"name": name, **rule_fields(options), **given(enabled=False if disabled else None)}
     rule = call(lambda: api.create_rule(fields))
+    warn_about(rule)
     line = started(rule)
     emit(as_json, rule, lambda: f"created rule {name}\n{rule_text(rule)}\n{line}".rstrip())
 
@@ -200,6 +202,7 @@ def rules_update(api: ApiClient, name: str, as_json: bool, **options: Any) -> No
     """Change the rule NAME; filters given replace its filters of that kind."""
     changes = changes_or_fail(rule_fields(options))
     rule = call(lambda: api.update_rule(name, changes))
+    warn_about(rule)
     line = started(rule)
     emit(as_json, rule, lambda: f"updated rule {name}\n{rule_text(rule)}\n{line}".rstrip())
 

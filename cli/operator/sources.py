@@ -22,6 +22,7 @@ from cli.operator.common import (
     registry_details,
     stamps,
     usage_error,
+    warn_about,
 )
 from shared.kinds import SourceKind
 
@@ -100,6 +101,7 @@ def sources_create(api: ApiClient, name: str, url: str, kind: str, secret: str |
     fields = {"name": name, "url": url, "kind": kind, **given(webhook_secret=secret),
               **connection_fields(options)}
     source = call(lambda: api.create_source(fields))
+    warn_about(source)
     emit(as_json, source, lambda: source_answer_text("created", source))
 
 
@@ -124,6 +126,7 @@ def sources_update(api: ApiClient, name: str, url: str | None, kind: str | None,
         **connection_fields(options),
     })
     source = call(lambda: api.update_source(name, changes))
+    warn_about(source)
     emit(as_json, source, lambda: source_answer_text("updated", source))
 
 

@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from receiver.api import endpoints, executions, jobs, openapi, ping, rules, runs, sources
+from receiver.api import (
+    endpoints,
+    executions,
+    jobs,
+    links,
+    openapi,
+    pairs,
+    ping,
+    rules,
+    runs,
+    sources,
+)
 from receiver.auth import require_admin
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -21,5 +32,6 @@ def _admin_only() -> None:
     """Passes, or raises `Unauthorized` (401)."""
 
 
-for _feature in (ping, endpoints, sources, rules, runs, executions, jobs, openapi):
+for _feature in (ping, endpoints, sources, links, rules, runs, pairs, executions, jobs,
+                 openapi):
     blueprint.register_blueprint(_feature.blueprint)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from flask import Blueprint, Response
 from marshmallow import Schema, fields
 
 from receiver.api.common import MAX_INT, answer, describe, empty, load_body, unavailable
+from receiver.api.link_schemas import warnings_field
+from receiver.api.lookalikes import endpoint_warnings
 from receiver.api.lookup import endpoint_named
 from receiver.api.schemas import (
     EndpointSchema,
@@ -16,7 +20,7 @@ from receiver.api.schemas import (
 )
 from receiver.app import services
 from shared.broker import BrokerError, ParkedMessage, redrive_failed
-from shared.store import ConflictError, RecordNotFoundError
+from shared.store import ConflictError, EndpointRecord, RecordNotFoundError
 
 blueprint = Blueprint("endpoints", __name__)
 log = structlog.get_logger("crossdock.receiver")
@@ -26,6 +30,20 @@ class EndpointListSchema(Schema):
     items = fields.List(fields.Nested(EndpointSchema))
 
 
+class EndpointChangedSchema(EndpointSchema):
+    """An endpoint as answered to the request that created or changed it."""
+
+    warnings = warnings_field()
+
+
+def _dump(endpoint: EndpointRecord) -> dict[str, Any]:
+    payload: dict[str, Any] = endpoint_out.dump(endpoint)
+    warnings = endpoint_warnings(endpoint)
+    if warnings:
+        payload["warnings"] = warnings
+    return payload
+
+
 class RedriveSchema(Schema):
     endpoint = fields.String()
     moved = fields.Integer(metadata={"description": "Messages moved back to the work queue"})
@@ -33,13 +51,13 @@ class RedriveSchema(Schema):
 
 
 @blueprint.post("/endpoints")
-@describe("Create an endpoint", body=endpoint_create, response=endpoint_out, status=201,
-          errors=(400, 409))
+@describe("Create an endpoint", body=endpoint_create, response=EndpointChangedSchema(),
+          status=201, errors=(400, 409))
 def create() -> Response:
     data = load_body(endpoint_create)
     endpoint = services().store.create_endpoint(**data)
     log.info("endpoint created", endpoint=endpoint.name, url=endpoint.url)
-    return answer(endpoint_out.dump(endpoint), 201)
+    return answer(_dump(endpoint), 201)
 
 
 @blueprint.get("/endpoints")
@@ -56,14 +74,14 @@ def show(name: str) -> Response:
 
 @blueprint.patch("/endpoints/<name>")
 @describe("Change an endpoint (not its name); null removes username, password, CA bundle",
-          body=endpoint_patch, response=endpoint_out, errors=(400, 404))
+          body=endpoint_patch, response=EndpointChangedSchema(), errors=(400, 404))
 def update(name: str) -> Response:
     endpoint = endpoint_named(name)
     data = load_body(endpoint_patch, partial=True)
     updated = services().store.update_endpoint(endpoint.id, **data)
     services().endpoints.clear()  # this process's webhook path sees the change at once
     log.info("endpoint changed", endpoint=name, fields=sorted(data))
-    return answer(endpoint_out.dump(updated))
+    return answer(_dump(updated))
 
 
 @blueprint.delete("/endpoints/<name>")

@@ -16,8 +16,16 @@ import structlog
 from flask import Blueprint, Response
 
 from receiver.api.common import answer, describe, field_error, load_body
+from receiver.api.link_schemas import warnings_field
+from receiver.api.lookalikes import endpoint_warnings, rule_warnings
 from receiver.api.lookup import rule_named, source_named
-from receiver.api.rule_schemas import RuleListSchema, rule_create, rule_out, rule_patch
+from receiver.api.rule_schemas import (
+    RuleListSchema,
+    RuleSchema,
+    rule_create,
+    rule_out,
+    rule_patch,
+)
 from receiver.api.runs import registry_names, rule_answer, start_execution
 from receiver.app import services
 from shared.errors import CrossdockError
@@ -26,10 +34,27 @@ from shared.store import (
     EndpointRecord,
     ExecutionTrigger,
     RecordNotFoundError,
+    RuleRecord,
 )
 
 blueprint = Blueprint("rules", __name__)
 log = structlog.get_logger("crossdock.receiver")
+
+
+class RuleChangedSchema(RuleSchema):
+    """A rule as answered to the request that created or changed it."""
+
+    warnings = warnings_field()
+
+
+rule_changed = RuleChangedSchema()
+
+
+def _changed_answer(rule: RuleRecord, warnings: list[str], **extra: Any) -> dict[str, Any]:
+    payload = rule_answer(rule, **extra)
+    if warnings:
+        payload["warnings"] = warnings
+    return payload
 
 
 @contextmanager
@@ -53,6 +78,11 @@ def _endpoint(ref: str | dict[str, Any]) -> Iterator[EndpointRecord]:
     log.info("endpoint created with a rule", endpoint=created.name, url=created.url)
 
 
+def _new_endpoint_warnings(ref: str | dict[str, Any], endpoint: EndpointRecord) -> list[str]:
+    """The look-alike warnings of an endpoint created with the rule (none for a name)."""
+    return [] if isinstance(ref, str) else endpoint_warnings(endpoint)
+
+
 def _rule_exists(name: str) -> bool:
     try:
         services().store.get_rule_by_name(name)
@@ -70,7 +100,7 @@ def _source_id(name: str) -> int:
 
 @blueprint.post("/rules")
 @describe("Create a rule (and, given an object as endpoint, its endpoint); an enabled "
-          "rule starts an initial sync", body=rule_create, response=rule_out, status=201,
+          "rule starts an initial sync", body=rule_create, response=rule_changed, status=201,
           errors=(400, 409))
 def create() -> Response:
     data = load_body(rule_create)
@@ -78,11 +108,13 @@ def create() -> Response:
     data["source_id"] = _source_id(data.pop("source"))
     if _rule_exists(data["name"]):  # checked before an inline endpoint is created
         raise ConflictError(f"a rule named {data['name']!r} already exists")
-    with _endpoint(data.pop("endpoint")) as endpoint:
+    ref = data.pop("endpoint")
+    with _endpoint(ref) as endpoint:
         rule = store.create_rule(endpoint_id=endpoint.id, **data)
     log.info("rule created", rule=rule.name, enabled=rule.enabled)
     started = start_execution(rule, ExecutionTrigger.INITIAL) if rule.enabled else {}
-    return answer(rule_answer(rule, **started), 201)
+    warnings = [*_new_endpoint_warnings(ref, endpoint), *rule_warnings(rule)]
+    return answer(_changed_answer(rule, warnings, **started), 201)
 
 
 @blueprint.get("/rules")
@@ -100,7 +132,7 @@ def show(name: str) -> Response:
 
 @blueprint.patch("/rules/<name>")
 @describe("Change a rule; enabling it starts an initial sync", body=rule_patch,
-          response=rule_out, errors=(400, 404, 409))
+          response=rule_changed, errors=(400, 404, 409))
 def update(name: str) -> Response:
     rule = rule_named(name)
     data = load_body(rule_patch, partial=True)
@@ -108,16 +140,19 @@ def update(name: str) -> Response:
     if "source" in data:
         data["source_id"] = _source_id(data.pop("source"))
     store = services().store
+    warnings: list[str] = []
     if "endpoint" in data:
-        with _endpoint(data.pop("endpoint")) as endpoint:
+        ref = data.pop("endpoint")
+        with _endpoint(ref) as endpoint:
             updated = store.update_rule(rule.id, endpoint_id=endpoint.id, **data)
+        warnings += _new_endpoint_warnings(ref, endpoint)
     else:
         updated = store.update_rule(rule.id, **data)
     log.info("rule changed", rule=updated.name, fields=changed)
     started: dict[str, Any] = {}
     if updated.enabled and not rule.enabled:
         started = start_execution(updated, ExecutionTrigger.INITIAL)
-    return answer(rule_answer(updated, **started))
+    return answer(_changed_answer(updated, warnings + rule_warnings(updated), **started))
 
 
 @blueprint.delete("/rules/<name>")

@@ -15,6 +15,8 @@ from flask import Blueprint, Response, request
 from marshmallow import Schema, fields
 
 from receiver.api.common import answer, describe, field_error, load_body
+from receiver.api.link_schemas import warnings_field
+from receiver.api.lookalikes import source_warnings
 from receiver.api.lookup import source_named
 from receiver.api.schemas import SourceSchema, source_create, source_out, source_patch
 from receiver.api.snippets import notification_setup
@@ -29,24 +31,33 @@ class SourceListSchema(Schema):
     items = fields.List(fields.Nested(SourceSchema))
 
 
-def _dump(source: SourceRecord, secret: str | None = None) -> dict[str, Any]:
+class SourceChangedSchema(SourceSchema):
+    """A source as answered to the request that created or changed it."""
+
+    warnings = warnings_field()
+
+
+def _dump(source: SourceRecord, secret: str | None = None,
+          warnings: list[str] | None = None) -> dict[str, Any]:
     payload: dict[str, Any] = source_out.dump(source)
     if secret is not None:
         payload["webhook_secret"] = secret
     payload["notification"] = notification_setup(source.kind, source.name, request.host_url,
                                                  secret)
+    if warnings:
+        payload["warnings"] = warnings
     return payload
 
 
 @blueprint.post("/sources")
 @describe("Create a source; the answer shows its webhook secret, once", body=source_create,
-          response=source_out, status=201, errors=(400, 409))
+          response=SourceChangedSchema(), status=201, errors=(400, 409))
 def create() -> Response:
     data = load_body(source_create)
     secret = data.pop("webhook_secret", None) or secrets.token_urlsafe(32)
     source = services().store.create_source(**data, webhook_secret=secret)
     log.info("source created", source=source.name, url=source.url)
-    return answer(_dump(source, secret), 201)
+    return answer(_dump(source, secret, source_warnings(source)), 201)
 
 
 @blueprint.get("/sources")
@@ -63,7 +74,7 @@ def show(name: str) -> Response:
 
 @blueprint.patch("/sources/<name>")
 @describe("Change a source (not its name); null removes username, password, CA bundle",
-          body=source_patch, response=source_out, errors=(400, 404))
+          body=source_patch, response=SourceChangedSchema(), errors=(400, 404))
 def update(name: str) -> Response:
     source = source_named(name)
     data = load_body(source_patch, partial=True)
@@ -76,7 +87,7 @@ def update(name: str) -> Response:
     updated = services().store.update_source(source.id, **data)
     services().sources.clear()  # this process's webhook path sees the change at once
     log.info("source changed", source=name, fields=sorted(data))
-    return answer(_dump(updated, data.get("webhook_secret")))
+    return answer(_dump(updated, data.get("webhook_secret"), source_warnings(updated)))
 
 
 @blueprint.delete("/sources/<name>")

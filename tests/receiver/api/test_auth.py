@@ -40,6 +40,12 @@ def test_the_api_has_the_expected_routes(app: Flask) -> None:
         ("GET", "/api/v1/jobs/<int(max=9223372036854775807):job_id>"),
         ("GET", "/api/v1/jobs/<int(max=9223372036854775807):job_id>/log"),
         ("POST", "/api/v1/jobs/<int(max=9223372036854775807):job_id>/retry"),
+        ("POST", "/api/v1/links"), ("GET", "/api/v1/links"),
+        ("GET", "/api/v1/links/<int(max=9223372036854775807):link_id>"),
+        ("PATCH", "/api/v1/links/<int(max=9223372036854775807):link_id>"),
+        ("DELETE", "/api/v1/links/<int(max=9223372036854775807):link_id>"),
+        ("GET", "/api/v1/pairs"), ("GET", "/api/v1/pairs/<pair>"),
+        ("PUT", "/api/v1/pairs/<pair>/preferred"),
     }
 
 

@@ -2,8 +2,9 @@
 
 Hypothesis throws JSON bodies (random values, and objects made of each route's
 own field names with random or plausible values), garbage bytes, and query
-strings at every POST/PATCH route and every list filter, against a store that
-holds an endpoint, a source, a rule and a failed job.
+strings at every POST/PATCH/PUT route and every list filter, against a store that
+holds an endpoint, a source, a rule and a failed job, and a two-way pair: a second
+source and endpoint, the links, and the opposite rule.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ VALID: dict[str, list[Any]] = {
     "username": ["u", None],
     "password": ["p", None],
     "description": ["", "text"],
+    "harbor_account": ["robot$crossdock", None],
+    "rule": ["lib-to-mirror", "lib-back"],
 }
 EDGY: dict[str, list[Any]] = {
     "name": ["Bad Name", "", "a" * 64],
@@ -56,6 +59,8 @@ EDGY: dict[str, list[Any]] = {
     "ca_bundle": ["relative"],
     "username": ["\x00"],
     "password": ["\ud800"],
+    "harbor_account": ["", "two words"],
+    "rule": ["nope"],
 }
 
 
@@ -72,21 +77,29 @@ def seeded(api: Api, store: Store) -> Api:
     [job] = store.create_jobs([NewJob(rule_id=rule["id"], endpoint_id=1, source_id=1,
                                       repository="lib/app", tag="v1", action="replicate")])
     store.mark_finished(job.id, JobStatus.FAILED, "boom")
+    # The way back: mirror's registry as a source, origin's as an endpoint, linked.
+    api.source("back", "http://127.0.0.1:1")
+    api.endpoint("origin-ep", "http://origin.test:5000")
+    api.ok("POST", "/links", {"source": "origin", "endpoint": "origin-ep"}, 201)
+    api.ok("POST", "/links", {"source": "back", "endpoint": "mirror"}, 201)
+    api.rule("lib-back", source="back", endpoint="origin-ep", enabled=False)
+    assert store.find_pair(rule["id"]) is not None
     return api
 
 
 def write_routes(api: Api) -> list[tuple[str, str, list[str]]]:
-    """(method, path, body field names) for every POST/PATCH route, its path naming
+    """(method, path, body field names) for every POST/PATCH/PUT route, its path naming
     the seeded records."""
     app = api.client.application
     records = {"endpoints": "mirror", "sources": "origin", "rules": "lib-to-mirror"}
     found = []
     for rule in app.url_map.iter_rules():
-        methods = (rule.methods or set()) & {"POST", "PATCH"}
+        methods = (rule.methods or set()) & {"POST", "PATCH", "PUT"}
         if not rule.rule.startswith("/api/v1/") or not methods:
             continue
         parts = rule.rule.removeprefix("/api/v1").split("/")
         path = "/".join(records.get(parts[1], "x") if part == "<name>"
+                        else "1-2" if part == "<pair>"
                         else "1" if part.startswith("<") else part for part in parts)
         operation = operation_of(app.view_functions[rule.endpoint])
         names = list(operation.body.fields) if operation and operation.body else []
