@@ -247,7 +247,9 @@ class JobHandlers:
         if ctx.pair is not None:
             return self._two_way(ctx, job.tag, src_head.digest if src_head else None)
         if src_head is not None:
-            return JobOutcome(JobStatus.SKIPPED, f"the source has tag {job.tag} again")
+            # Any job on a tag reconciles it (which is why a newer one supersedes older ones).
+            ctx.log("info", f"the source has tag {job.tag} again: replicating it")
+            return self._copy_tag(ctx, job.tag, src_head.digest, override=ctx.rule.override)
         current = ctx.endpoint_client.head_manifest(ctx.destination_repository, job.tag)
         if current is None:
             ctx.store.forget_inventory(ctx.rule.id, ctx.destination_repository, job.tag)

@@ -153,3 +153,21 @@ def test_deletes_can_be_switched_off_per_rule(
 
     assert job.status == JobStatus.SKIPPED
     assert list_state(registry2.url, "lib/app") == {"v1": image.digest}
+
+
+def test_a_tag_delete_whose_tag_is_back_at_the_source_replicates_it(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given the endpoint has an old lib/app:v1, and the source has v1 again, pushed anew
+    # (a delete job that a newer job would have superseded must still reconcile the tag)
+    old = push_image(registry2.url, "lib/app", "v1")
+    new = push_image(registry.url, "lib/app", "v1")
+    rule = pipeline.rule(pipeline.source(registry), pipeline.endpoint(registry2))
+    pipeline.start_consumer()
+
+    [job] = pipeline.wait_finished(pipeline.jobs(rule, {"repository": "lib/app",
+                                                        "action": "delete", "tag": "v1"}))
+
+    assert job.status == JobStatus.SUCCEEDED, pipeline.log_text(job)
+    assert list_state(registry2.url, "lib/app") == {"v1": new.digest} != {"v1": old.digest}
+    assert "the source has tag v1 again" in pipeline.log_text(job)
