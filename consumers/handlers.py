@@ -15,6 +15,7 @@ inventory, so that deletes made while it was off are applied when it runs again.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +30,7 @@ from shared.copy.events import short_digest
 from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError, PermanentError
 from shared.filters import from_rule, passes
-from shared.registry import RegistryClient, harbor
+from shared.registry import Manifest, RegistryClient, harbor
 from shared.registry.manifests import delete_tag_reference
 from shared.store import JobAction, JobStatus, NewJob
 
@@ -94,9 +95,8 @@ class JobHandlers:
                             f"{short_digest(job.digest or '')}, which the source has; "
                             "the registry is still writing it")
         if verdict == Settle.SETTLED:
-            return Ready(f"settled after {self._settle_seconds:g} s: {where}, "
-                                     "not the event's digest; replicating what the source "
-                                     "holds now")
+            return Ready(f"settled after {self._settle_seconds:g} s: {where}, not the "
+                         "event's digest; replicating what the source holds now")
         return Ready()
 
     # -- under the leases ----------------------------------------------------------------
@@ -212,7 +212,8 @@ class JobHandlers:
             outcome = self._remove_tag(ctx, tag, destination)
         else:
             outcome = self._copy_tag(ctx, tag, source_digest, override=True)
-        ctx.store.set_base(first, second, repository, tag, source_digest)
+        if outcome.status == JobStatus.SUCCEEDED:  # else the source moved on: its job follows
+            ctx.store.set_base(first, second, repository, tag, source_digest)
         return outcome
 
     def _count_conflict(self, ctx: JobContext, verdict: Verdict) -> None:
@@ -321,11 +322,15 @@ class JobHandlers:
             self._forget_tag(ctx, tag)
             return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag}")
         # Distribution 2.8 can't delete a tag alone: delete the digest, then put back
-        # the endpoint's other tags on it that the source still has there. The plan is
-        # recorded first, so that a retry after a failure in between finishes it.
+        # its other tags that should stay (in a pair, all of them: each has its own
+        # jobs). The plan, with the manifest's bytes, is recorded first, so that a retry
+        # after a failure or a crash in between finishes it.
+        src, repository = ctx.source_client, ctx.job.repository
         keep = [other for other in _tags_on(dst, dst_repo, digest) if other != tag
-                and _digest_of(ctx.source_client, ctx.job.repository, other) == digest]
-        plan = {"digest": digest, "keep": keep}
+                and (ctx.pair is not None or _digest_of(src, repository, other) == digest)]
+        manifest = dst.get_manifest(dst_repo, digest)
+        plan = {"digest": digest, "keep": keep, "media_type": manifest.media_type,
+                "manifest": base64.b64encode(manifest.data).decode("ascii")}
         ctx.store.set_job_plan(ctx.job.id, plan)
         ctx.log("info", f"plan: delete {dst_repo}@{short_digest(digest)}, then put back "
                         f"{', '.join(keep) if keep else 'no other tag'}")
@@ -337,16 +342,18 @@ class JobHandlers:
         plan = plan or ctx.job.plan or {}
         digest = str(plan["digest"])
         keep = [str(other) for other in plan.get("keep") or []]
+        manifest = Manifest(str(plan["media_type"]), base64.b64decode(plan["manifest"]), digest)
         dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
         if _digest_of(dst, dst_repo, tag) == digest:
             dst.delete_manifest(dst_repo, digest)
         self._forget_tag(ctx, tag)
         kept = []
         for other in keep:
-            if _digest_of(ctx.source_client, ctx.job.repository, other) != digest:
+            if ctx.pair is None and _digest_of(ctx.source_client, ctx.job.repository,
+                                               other) != digest:
                 continue  # the source moved or dropped it meanwhile: its own job follows
             if _digest_of(dst, dst_repo, other) != digest:
-                self._copy(ctx, digest, other, override=True)
+                dst.put_manifest(dst_repo, other, manifest)
             kept.append(other)
         suffix = f", kept {', '.join(kept)}" if kept else ""
         return JobOutcome(JobStatus.SUCCEEDED, f"deleted tag {dst_repo}:{tag} by its digest"
