@@ -12,6 +12,7 @@ print their full report (differing tags, the operations and the job logs).
 from __future__ import annotations
 
 import argparse
+import signal
 import logging
 import shutil
 import sys
@@ -80,6 +81,8 @@ def main() -> int:
     parser.add_argument("--log-level", default="error",
                         choices=("debug", "info", "warning", "error"))
     args = parser.parse_args()
+    # SIGTERM stops it like Ctrl-C: the registries it started are stopped too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     modes = MODES[args.mode]
     seeds = parse_seeds(args.seeds)
