@@ -12,9 +12,9 @@ print their full report (differing tags, the operations and the job logs).
 from __future__ import annotations
 
 import argparse
-import signal
 import logging
 import shutil
+import signal
 import sys
 import tempfile
 import time
