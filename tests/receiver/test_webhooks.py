@@ -213,6 +213,24 @@ def test_a_body_of_no_known_shape_is_answered_200_and_rejected(
                         reason="unknown_format") == 1
 
 
+class LinkedPair:
+    """Registries A and B, each linked as a source and an endpoint; the rules A→B and
+    B→A; and a job of A→B that wrote lib/app:v1 into B."""
+
+    def __init__(self, records: Records) -> None:
+        a_url, b_url = "http://a.test:5000", "http://b.test:5000"
+        store = records.store
+        source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
+        self.source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
+        store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
+        store.create_link(source_id=self.source_b.id, endpoint_id=endpoint_b.id)
+        a_to_b = records.rule(source_a, endpoint_b)
+        records.rule(self.source_b, endpoint_a)
+        [self.job] = store.create_jobs([NewJob(
+            rule_id=a_to_b.id, endpoint_id=endpoint_b.id, source_id=source_a.id,
+            repository="lib/app", action="replicate", tag="v1")])
+
+
 def written_by(settings: Settings, job: JobRecord, event: dict[str, Any]) -> dict[str, Any]:
     """`event` as Distribution sends it for a request crossdock made running `job`."""
     agent = user_agent_for(WriteToken(job.id, 1), settings.secret_key)
@@ -224,16 +242,8 @@ def test_an_echo_of_crossdocks_own_write_makes_no_job(
 ) -> None:
     # Given registries A and B, each linked as a source and an endpoint, a rule A→B
     # whose job wrote lib/app:v1 into B, and the opposite rule B→A
-    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
-    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
-    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
-    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
-    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
-    a_to_b = records.rule(source_a, endpoint_b)
-    records.rule(source_b, endpoint_a)
-    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
-                                      source_id=source_a.id, repository="lib/app",
-                                      action="replicate", tag="v1")])
+    linked = LinkedPair(records)
+    source_b, job = linked.source_b, linked.job
 
     # When B notifies that write, then a user's push of the very same image
     echo = post(client, source_b.name, written_by(settings, job, push(tag="v1")))
@@ -251,16 +261,8 @@ def test_an_echo_of_crossdocks_own_write_makes_no_job(
 def test_a_forged_or_foreign_token_is_a_users_change(
     client: FlaskClient, records: Records, store: Store, settings: Settings
 ) -> None:
-    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
-    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
-    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
-    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
-    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
-    a_to_b = records.rule(source_a, endpoint_b)
-    records.rule(source_b, endpoint_a)
-    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
-                                      source_id=source_a.id, repository="lib/app",
-                                      action="replicate", tag="v1")])
+    linked = LinkedPair(records)
+    source_b, job = linked.source_b, linked.job
     foreign = settings.replace(secret_key=generate_secret_key())
 
     response = post(client, source_b.name, written_by(foreign, job, push(tag="v1")))
@@ -272,18 +274,10 @@ def test_an_echo_for_one_rule_still_flows_down_a_chain(
     client: FlaskClient, records: Records, store: Store, settings: Settings
 ) -> None:
     # Given A→B (which wrote lib/app:v1 into B), and from B the rules B→A and B→C
-    a_url, b_url = "http://a.test:5000", "http://b.test:5000"
-    source_a, endpoint_a = records.source(a_url), records.endpoint(a_url)
-    source_b, endpoint_b = records.source(b_url), records.endpoint(b_url)
-    store.create_link(source_id=source_a.id, endpoint_id=endpoint_a.id)
-    store.create_link(source_id=source_b.id, endpoint_id=endpoint_b.id)
-    a_to_b = records.rule(source_a, endpoint_b)
+    linked = LinkedPair(records)
+    source_b, job = linked.source_b, linked.job
     onward = records.endpoint("http://c.test:5000")
-    records.rule(source_b, endpoint_a)
     records.rule(source_b, onward)
-    [job] = store.create_jobs([NewJob(rule_id=a_to_b.id, endpoint_id=endpoint_b.id,
-                                      source_id=source_a.id, repository="lib/app",
-                                      action="replicate", tag="v1")])
 
     response = post(client, source_b.name, written_by(settings, job, push(tag="v1")))
 
