@@ -344,15 +344,18 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_for(url: str, what: str, ok: tuple[int, ...] = (200,)) -> None:
-    for _ in range(300):
+def _wait_for(url: str, what: str, ok: tuple[int, ...] = (200,), seconds: float = 90.0) -> None:
+    """Poll `url` until it answers one of `ok`. A busy machine may take a while to
+    start a process, and a first answer may be slow: neither is a failure."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=1).status_code in ok:
+            if requests.get(url, timeout=5).status_code in ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
-        time.sleep(0.1)
-    raise SystemExit(f"{what} did not come up at {url}")
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not come up at {url} within {seconds:.0f} s")
 
 
 if __name__ == "__main__":
