@@ -17,6 +17,7 @@ sys.path.insert(0, str(ROOT))
 
 import pika  # noqa: E402
 
+from shared.amqp_urls import split_amqp_urls  # noqa: E402
 from shared.broker import endpoint_topology  # noqa: E402
 from shared.settings import Settings  # noqa: E402
 from tests.support.registry_server import RegistryServer  # noqa: E402
@@ -87,7 +88,9 @@ def stop_and_remove(server: RegistryServer) -> None:
 
 def delete_endpoint_queues(settings: Settings, endpoint: str) -> None:
     """Remove the queues a benchmark declared for `endpoint`."""
-    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    # Any node of the list will do: queues are cluster-wide.
+    first = split_amqp_urls(settings.amqp_url)[0]
+    connection = pika.BlockingConnection(pika.URLParameters(first))
     channel = connection.channel()
     for spec in endpoint_topology(settings, endpoint):
         channel.queue_delete(spec.name)

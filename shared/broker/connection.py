@@ -1,5 +1,8 @@
 """Opening pika connections and turning pika's exceptions into ours.
 
+`amqp_url` may list several nodes: a connection goes to the first that takes it,
+each node getting one attempt of `amqp_connect_timeout` seconds.
+
 A `pika.BlockingConnection` is not thread-safe: each thread opens its own, and
 only `add_callback_threadsafe` may be called from another thread.
 """
@@ -7,66 +10,127 @@ only `add_callback_threadsafe` may be called from another thread.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pika
 import pika.exceptions
+from pika.adapters.utils.connection_workflow import (
+    AMQPConnectorException,
+    AMQPConnectorStackTimeout,
+)
 
+from shared.amqp_urls import redact_url, split_amqp_urls
 from shared.broker.errors import BrokerAccessDeniedError, BrokerError, BrokerUnavailableError
+from shared.broker.nodes import NodeList
+from shared.errors import ConfigurationError
 from shared.settings import Settings
 
-# Applied unless amqp_url sets them: a publish must not hang forever on a broker
-# that blocks publishers (memory or disk alarm), nor a connect on a silent host.
-_DEFAULTS: dict[str, float] = {
-    "blocked_connection_timeout": 30.0,
-    "socket_timeout": 5.0,
-    "stack_timeout": 10.0,
-}
+__all__ = ["PIKA_ERRORS", "close_quietly", "connect", "describe", "node_failed", "open_connection",
+           "pika_errors", "redact_url", "translate"]
+
+# What pika raises for a broken connection: its own errors, the connection
+# workflow's (a stack timeout, a failed handshake), and socket errors such as
+# `socket.gaierror` for a host that does not resolve.
+PIKA_ERRORS: tuple[type[BaseException], ...] = (
+    pika.exceptions.AMQPError, AMQPConnectorException, OSError,
+)
+# Applied unless a URL sets them: a publish must not hang forever on a broker
+# that blocks publishers (memory or disk alarm). Each node gets one attempt of
+# `amqp_connect_timeout` seconds; the next node is tried at once.
+_BLOCKED_CONNECTION_TIMEOUT = 30.0
 # AMQP reply codes after which reconnecting cannot help: the login or the
 # virtual host is refused (403 ACCESS_REFUSED, 530 NOT_ALLOWED).
 _ACCESS_CODES = frozenset({403, 530})
 
-
-def redact_url(url: str) -> str:
-    """`url` without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username}@{host}" if parts.username else host
-    return urlunsplit(parts._replace(netloc=netloc))
+_node_lists: dict[str, NodeList] = {}
+_node_lists_lock = threading.Lock()
 
 
-def connection_parameters(settings: Settings, name: str) -> pika.URLParameters:
-    """Parameters from `settings.amqp_url`; `name` shows in the RabbitMQ console."""
-    params = pika.URLParameters(settings.amqp_url)
-    given = parse_qs(urlsplit(settings.amqp_url).query)
-    for key, value in _DEFAULTS.items():
+def nodes_of(settings: Settings) -> NodeList:
+    """This process's order of `settings.amqp_url`'s nodes (shuffled on first use).
+
+    Raises `ConfigurationError` for a malformed list.
+    """
+    with _node_lists_lock:
+        found = _node_lists.get(settings.amqp_url)
+        if found is None:
+            try:
+                urls = split_amqp_urls(settings.amqp_url)
+            except ValueError as exc:
+                raise ConfigurationError(f"setting amqp_url: {exc}") from None
+            found = _node_lists[settings.amqp_url] = NodeList(urls)
+        return found
+
+
+def node_failed(settings: Settings, url: str) -> None:
+    """An established connection to `url` was lost: try the other nodes first for a while."""
+    nodes_of(settings).failed(url)
+
+
+def connection_parameters(url: str, settings: Settings, name: str) -> pika.URLParameters:
+    """Parameters for one node's `url`; `name` shows in the RabbitMQ console.
+
+    Raises `ConfigurationError` for options pika refuses.
+    """
+    try:
+        params = pika.URLParameters(url)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"setting amqp_url: {redact_url(url)}: {exc}") from None
+    timeout = settings.amqp_connect_timeout
+    defaults: dict[str, float] = {
+        "blocked_connection_timeout": _BLOCKED_CONNECTION_TIMEOUT,
+        "socket_timeout": timeout,
+        "stack_timeout": timeout,
+        "connection_attempts": 1,
+    }
+    given = parse_qs(urlsplit(url).query)
+    for key, value in defaults.items():
         if key not in given:
             setattr(params, key, value)
     params.client_properties = {"connection_name": name}
     return params
 
 
-def connect(settings: Settings, name: str) -> Any:
-    """Open a `pika.BlockingConnection`.
+def open_connection(settings: Settings, name: str) -> tuple[Any, str]:
+    """Open a `pika.BlockingConnection` to the first node that takes it.
 
-    Raises `BrokerUnavailableError` (unreachable, refused) or
-    `BrokerAccessDeniedError` (credentials or virtual host refused).
+    Every node is tried once, in `nodes_of` order. Returns the connection and its
+    node's URL. Raises `BrokerUnavailableError` (no node reachable),
+    `BrokerAccessDeniedError` (a node refused the credentials or virtual host) or
+    `ConfigurationError` (a malformed URL).
     """
     quiet_pika()
-    with pika_errors(f"cannot connect to RabbitMQ at {redact_url(settings.amqp_url)}"):
-        return pika.BlockingConnection(connection_parameters(settings, name))
+    nodes = nodes_of(settings)
+    failures: list[BrokerError] = []
+    for url in nodes.order():
+        params = connection_parameters(url, settings, name)
+        try:
+            connection = pika.BlockingConnection(params)
+        except PIKA_ERRORS as exc:
+            nodes.failed(url)
+            failures.append(translate(exc, f"cannot connect to RabbitMQ at {redact_url(url)}"))
+            continue
+        nodes.succeeded(url)
+        return connection, url
+    message = "; ".join(str(failure) for failure in failures)
+    if any(isinstance(failure, BrokerAccessDeniedError) for failure in failures):
+        raise BrokerAccessDeniedError(message)
+    raise BrokerUnavailableError(message)
 
 
-def translate(exc: pika.exceptions.AMQPError, context: str) -> BrokerError:
-    """Our error for a pika exception; `context` says what was being done."""
-    detail = describe(exc)
+def connect(settings: Settings, name: str) -> Any:
+    """Open a `pika.BlockingConnection` to one of the nodes; raises like `open_connection`."""
+    connection, _url = open_connection(settings, name)
+    return connection
+
+
+def translate(exc: BaseException, context: str) -> BrokerError:
+    """Our error for one of `PIKA_ERRORS`; `context` says what was being done."""
+    detail = redact_url(describe(exc))
     if isinstance(
         exc,
         pika.exceptions.ProbableAuthenticationError | pika.exceptions.AuthenticationError,
@@ -93,7 +157,7 @@ def pika_errors(context: str) -> Iterator[None]:
     """Re-raise any pika exception inside the block as one of ours."""
     try:
         yield
-    except pika.exceptions.AMQPError as exc:
+    except PIKA_ERRORS as exc:
         raise translate(exc, context) from exc
 
 
@@ -103,7 +167,11 @@ def describe(exc: BaseException) -> str:
     text = getattr(exc, "reply_text", None)
     if code is not None and text:
         return f"{type(exc).__name__} ({code}) {text}"
-    return str(exc) or repr(exc)
+    if isinstance(exc, pika.exceptions.AMQPError):
+        return str(exc) or repr(exc)
+    if isinstance(exc, AMQPConnectorStackTimeout):
+        return "no complete connection and handshake within amqp_connect_timeout (hung node?)"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else repr(exc)
 
 
 def close_quietly(connection: Any) -> None:

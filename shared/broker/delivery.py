@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 #: Our own attempt counter (1 for a job's first run). The broker's `x-death`
@@ -22,6 +22,10 @@ DEFERRALS_HEADER = "x-crossdock-deferrals"
 DEFER_REASON_HEADER = "x-crossdock-defer-reason"
 
 
+def _always_alive() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One message handed to a handler."""
@@ -34,6 +38,11 @@ class Delivery:
     endpoint: str
     message_id: str | None = None
     deferrals: int = 0  # from DEFERRALS_HEADER; 0 until the job is first deferred
+    #: False once the channel that delivered the message has closed: nothing can be
+    #: acked there any more, and the broker redelivers the message (to another
+    #: consumer, perhaps while this handler still runs). Any thread may call it.
+    connection_alive: Callable[[], bool] = field(default=_always_alive, compare=False,
+                                                 repr=False)
 
 
 @dataclass(frozen=True)
@@ -64,7 +73,16 @@ class Defer:
     reason: str
 
 
-Outcome = Ack | Retry | Fail | Defer
+@dataclass(frozen=True)
+class Abandon:
+    """The run stopped without an outcome (it lost its lease or its connection):
+    nothing is published; on a live connection the message is requeued for a new
+    run, on a dead one the broker redelivers it anyway."""
+
+    reason: str
+
+
+Outcome = Ack | Retry | Fail | Defer | Abandon
 Handler = Callable[[Delivery], Outcome]
 
 

@@ -18,7 +18,13 @@ import pika
 import pika.exceptions
 import structlog
 
-from shared.broker.connection import close_quietly, connect, redact_url, translate
+from shared.broker.connection import (
+    PIKA_ERRORS,
+    close_quietly,
+    node_failed,
+    open_connection,
+    translate,
+)
 from shared.broker.delivery import ATTEMPT_HEADER
 from shared.broker.errors import BrokerUnavailableError, PublishRejectedError
 from shared.broker.topology import declare_topology, endpoint_topology
@@ -65,17 +71,19 @@ def publish_confirmed(channel: Any, message: OutgoingMessage) -> None:
             f"RabbitMQ refused (nacked) a message for queue {message.queue!r}",
             queue=message.queue,
         ) from exc
-    except pika.exceptions.AMQPError as exc:
+    except PIKA_ERRORS as exc:
         raise translate(exc, f"publishing to {message.queue!r}") from exc
 
 
 class Publisher:
     """Publishes with confirms; safe to share between threads.
 
-    Each thread gets its own connection, opened on first use. A connection that
-    died while idle (heartbeats are not served between publishes) is dropped and
-    reopened, up to `attempts` tries with a short backoff; then
-    `BrokerUnavailableError`.
+    Each thread gets its own connection, opened on first use to the first node of
+    `amqp_url` that takes it. A connection that died (while idle: heartbeats are
+    not served between publishes; or its node went away) is dropped and reopened,
+    up to `attempts` tries with a short backoff; then `BrokerUnavailableError`.
+    When no node takes a new connection at all, the error is raised at once: every
+    node has just had its try.
     """
 
     def __init__(
@@ -180,17 +188,17 @@ class Publisher:
             publish_confirmed(channel, message)
 
     def _retrying(self, operation: Any) -> None:
-        """Run `operation(channel)`, reconnecting after connection failures."""
+        """Run `operation(channel)`, reconnecting after its connection failed."""
         for attempt in range(1, self._attempts + 1):
+            channel = self._channel()  # no node takes a connection: raised at once
             try:
-                operation(self._channel())
+                operation(channel)
                 return
             except BrokerUnavailableError as exc:
-                self._drop()
+                self._drop(lost=True)
                 if attempt == self._attempts:
                     raise BrokerUnavailableError(
-                        f"RabbitMQ at {redact_url(self._settings.amqp_url)} is unavailable "
-                        f"after {attempt} attempts: {exc}"
+                        f"RabbitMQ is unavailable after {attempt} attempts: {exc}"
                     ) from exc
                 log.info("broker connection failed, reconnecting", error=str(exc))
                 time.sleep(self._backoff * 2 ** (attempt - 1))
@@ -200,22 +208,26 @@ class Publisher:
         if channel is not None and channel.is_open and channel.connection.is_open:
             return channel
         self._drop()
-        connection = connect(self._settings, self._name)
+        connection, url = open_connection(self._settings, self._name)
         with self._lock:
             self._connections.add(connection)
-        self._local.connection = connection
+        self._local.connection, self._local.url = connection, url
         try:
             channel = connection.channel()
             channel.confirm_delivery()
-        except pika.exceptions.AMQPError as exc:
-            self._drop()
+        except PIKA_ERRORS as exc:
+            self._drop(lost=True)
             raise translate(exc, "opening a publishing channel") from exc
         self._local.channel = channel
         return channel
 
-    def _drop(self) -> None:
+    def _drop(self, *, lost: bool = False) -> None:
+        """Forget this thread's connection; `lost`: its node failed (try others first)."""
         connection = getattr(self._local, "connection", None)
+        url = getattr(self._local, "url", None)
         self._local.__dict__.clear()
+        if lost and url is not None:
+            node_failed(self._settings, url)
         if connection is not None:
             with self._lock:
                 self._connections.discard(connection)

@@ -28,7 +28,13 @@ from typing import Any
 import pika.exceptions
 import structlog
 
-from shared.broker.connection import close_quietly, connect, pika_errors
+from shared.broker.connection import (
+    close_quietly,
+    node_failed,
+    nodes_of,
+    open_connection,
+    pika_errors,
+)
 from shared.broker.delivery import (
     ATTEMPT_HEADER,
     DEFER_REASON_HEADER,
@@ -36,6 +42,7 @@ from shared.broker.delivery import (
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
+    Abandon,
     Ack,
     Defer,
     Delivery,
@@ -48,10 +55,11 @@ from shared.broker.delivery import (
 )
 from shared.broker.errors import (
     BrokerAccessDeniedError,
-    BrokerUnavailableError,
+    BrokerError,
     PublishRejectedError,
     TopologyMismatchError,
 )
+from shared.broker.nodes import reconnect_delay
 from shared.broker.publisher import OutgoingMessage, publish_confirmed
 from shared.broker.topology import declare_topology
 from shared.queues import defer_queue, failed_queue, retry_queue, retry_tier, work_queue
@@ -67,9 +75,12 @@ log = structlog.get_logger(__name__)
 class Worker:
     """Consumes endpoints' work queues and runs `handler` for every delivery.
 
-    `run()` blocks until `stop()`; it reconnects with backoff after losing the
-    broker and raises only for what reconnecting cannot fix
-    (`BrokerAccessDeniedError`, or `TopologyMismatchError` for a starting endpoint).
+    `run()` blocks until `stop()`. Until its first connection consumes, any broker
+    error ends it (a wrong URL, credentials, queue type, or no node reachable).
+    After that it never gives up: a lost connection is retried, on the next node
+    at once and then in rounds over every node with a jittered backoff (first
+    within 1 s, at most `max_reconnect_delay`), whatever pika says (a stream lost
+    in the handshake looks like a refused login).
     """
 
     def __init__(
@@ -81,7 +92,7 @@ class Worker:
         name: str = "crossdock-consumer",
         prefetch: int | None = None,
         stop_timeout: float = 30.0,
-        max_reconnect_delay: float = 30.0,
+        max_reconnect_delay: float = 5.0,
     ) -> None:
         self._settings = settings
         self._handler = handler
@@ -98,6 +109,7 @@ class Worker:
         self._confirm_channel: Any = None
         self._consumers: dict[str, tuple[str, str]] = {}  # consumer tag -> (endpoint, queue)
         self._consuming = False  # this connection got as far as consuming
+        self._consumed_once = False  # some connection did: broker errors are retried
         self._in_flight: dict[int, Delivery] = {}  # delivery tag -> delivery
         self._pool = ThreadPoolExecutor(settings.consumer_concurrency, "crossdock-handler")
         for endpoint in endpoints:
@@ -125,28 +137,35 @@ class Worker:
         self._stopping = True
 
     def run(self) -> None:
-        """Consume until `stop()`. Raises `BrokerAccessDeniedError`, `TopologyMismatchError`."""
-        delay = 1.0
+        """Consume until `stop()`. Raises `BrokerError` (e.g. `BrokerUnavailableError`,
+        `BrokerAccessDeniedError`, `TopologyMismatchError`) only before the first
+        connection consumed."""
+        rounds = 0  # failed rounds over every node since the last consuming connection
         try:
             while not self._stopping:
                 try:
                     self._serve()
                     return
-                except BrokerUnavailableError as exc:
+                except BrokerError as exc:
                     if self._stopping:
                         return
-                    if self._consuming:
-                        delay = 1.0  # a fresh loss, not another failed reconnect
-                    log.warning("broker connection lost, reconnecting", error=str(exc), delay=delay)
+                    if not self._consumed_once:
+                        raise
+                    if self._consuming and len(nodes_of(self._settings)) > 1:
+                        rounds, delay = 0, 0.0  # a node went away: the next one at once
+                    else:
+                        rounds = 1 if self._consuming else rounds + 1
+                        delay = reconnect_delay(rounds, cap=self._max_delay)
+                    log.warning("broker connection lost, reconnecting", error=str(exc),
+                                delay=round(delay, 2))
                 self._sleep(delay)
-                delay = min(delay * 2, self._max_delay)
         finally:
             self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _serve(self) -> None:
         """One connection's life: connect, consume until stopping, drain, close."""
         self._consuming = False
-        connection = connect(self._settings, self._name)
+        connection, node = open_connection(self._settings, self._name)
         self._consumers, self._in_flight = {}, {}
         try:
             with pika_errors("consuming"):
@@ -157,12 +176,15 @@ class Worker:
                 self._confirm_channel.confirm_delivery()
                 with self._lock:
                     self._connection = connection
-                self._consume_new_endpoints(starting=True)
-                self._consuming = True
+                self._consume_new_endpoints(starting=not self._consumed_once)
+                self._consuming = self._consumed_once = True
                 log.info("consuming", endpoints=sorted(self.endpoints))
                 while not self._stopping:
                     connection.process_data_events(time_limit=0.2)
                 self._drain(connection)
+        except BrokerError:
+            node_failed(self._settings, node)  # the next connection tries the others first
+            raise
         finally:
             with self._lock:
                 self._connection = None
@@ -207,6 +229,7 @@ class Worker:
             endpoint=endpoint,
             message_id=properties.message_id,
             deferrals=deferrals_from_headers(headers),
+            connection_alive=lambda: bool(channel.is_open),
         )
         self._in_flight[method.delivery_tag] = delivery
         self._pool.submit(self._handle, channel.connection, method.delivery_tag, delivery)
@@ -220,6 +243,10 @@ class Worker:
                 log.info("connection lost before the handler ran; the broker redelivers")
                 return
             outcome = self._run_handler(delivery)
+            if isinstance(outcome, Abandon) and connection.is_closed:
+                log.info("run abandoned, its connection is closed; the broker redelivers "
+                         "the message", reason=outcome.reason)
+                return
             try:
                 connection.add_callback_threadsafe(partial(self._settle, tag, outcome))
             except pika.exceptions.AMQPError:
@@ -232,7 +259,7 @@ class Worker:
         except Exception as exc:
             log.exception("handler raised, retrying the message")
             return Retry(f"{type(exc).__name__}: {exc}")
-        if not isinstance(outcome, Ack | Retry | Fail | Defer):
+        if not isinstance(outcome, Ack | Retry | Fail | Defer | Abandon):
             log.error("handler returned no outcome, retrying the message", result=repr(outcome))
             return Retry(f"handler returned {outcome!r}")
         return outcome
@@ -243,6 +270,11 @@ class Worker:
         if delivery is None:
             return  # requeued at stop, or from a previous connection
         bound = log.bind(endpoint=delivery.endpoint, message_id=delivery.message_id)
+        if isinstance(outcome, Abandon):  # a new run takes it (DESIGN invariant 4)
+            bound.info("run abandoned, requeueing the message", reason=outcome.reason)
+            with pika_errors("requeueing"):
+                self._channel.basic_nack(tag, requeue=True)
+            return
         if not isinstance(outcome, Ack):
             try:
                 self._publish_outcome(delivery, outcome)

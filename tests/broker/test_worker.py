@@ -24,6 +24,7 @@ from shared.broker import (
     REASON_HEADER,
     Ack,
     BrokerAccessDeniedError,
+    BrokerUnavailableError,
     Defer,
     Delivery,
     Fail,
@@ -350,11 +351,11 @@ def test_the_worker_reconnects_after_losing_the_broker(broker) -> None:
     assert decode(delivery.body).job_id == 2
 
 
-def test_stop_interrupts_reconnect_attempts_to_an_unreachable_broker(broker) -> None:
+def test_a_broker_unreachable_before_the_first_connection_stops_the_worker(broker) -> None:
     settings = broker.settings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F")
     worker = Worker(settings, broker.recorder(Ack()), ["anything"])
-    with broker.running(worker, join_timeout=2):
-        time.sleep(0.5)
+    with pytest.raises(BrokerUnavailableError), broker.running(worker, join_timeout=2) as t:
+        t.join(2)
 
 
 def test_refused_credentials_stop_the_worker(broker) -> None:
