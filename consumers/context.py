@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.copy.events import CopyEvent
 from shared.copy.project import map_repository
@@ -50,6 +51,9 @@ class JobContext:
     log: JobLog
     on_event: Callable[[CopyEvent], None]
     pair: PairRecord | None = None  # the two-way pair the job's rule belongs to
+    # Called before each write at the endpoint; raises `RunAbandonedError` once the
+    # run has lost its lease or its broker connection.
+    checkpoint: Checkpoint = no_checkpoint
 
     @property
     def destination_repository(self) -> str:

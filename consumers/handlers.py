@@ -166,7 +166,8 @@ class JobHandlers:
                                   options.copy_referrers, override)
         try:
             result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
-                                     on_event=ctx.on_event, options=options)
+                                     on_event=ctx.on_event, options=options,
+                                     checkpoint=ctx.checkpoint)
         except NotFoundError as exc:
             if src.head_manifest(ctx.job.repository, digest) is None:
                 return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
@@ -276,6 +277,7 @@ class JobHandlers:
             refusal = self._pair_refuses_digest_delete(ctx, digest, tags)
             if refusal is not None:
                 return refusal
+        ctx.checkpoint()
         dst.delete_manifest(dst_repo, digest)
         for tag in tags:
             self._forget_tag(ctx, tag)
@@ -314,6 +316,7 @@ class JobHandlers:
     def _remove_tag(self, ctx: JobContext, tag: str, digest: str) -> JobOutcome:
         """Remove one tag at the endpoint, and no other tag the source still has there."""
         dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
+        ctx.checkpoint()
         if ctx.endpoint_is_harbor:
             harbor.delete_tag(dst.transport, dst_repo, digest, tag)
             self._forget_tag(ctx, tag)
@@ -345,6 +348,7 @@ class JobHandlers:
         manifest = Manifest(str(plan["media_type"]), base64.b64decode(plan["manifest"]), digest)
         dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
         if _digest_of(dst, dst_repo, tag) == digest:
+            ctx.checkpoint()
             dst.delete_manifest(dst_repo, digest)
         self._forget_tag(ctx, tag)
         kept = []
@@ -353,6 +357,7 @@ class JobHandlers:
                                                other) != digest:
                 continue  # the source moved or dropped it meanwhile: its own job follows
             if _digest_of(dst, dst_repo, other) != digest:
+                ctx.checkpoint()
                 dst.put_manifest(dst_repo, other, manifest)
             kept.append(other)
         suffix = f", kept {', '.join(kept)}" if kept else ""

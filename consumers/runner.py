@@ -5,6 +5,16 @@ everything in the store *before* answering (the worker then publishes a retry
 or parked copy with a confirm, and only then acks: DESIGN invariant 7), binds
 the job to every log line, writes the job's own log, and ends each attempt
 with one canonical log line.
+
+Each run holds the job's leases under a holder of its own and owns the job only
+while it holds them and the broker connection that delivered its message
+(DESIGN invariant 4). Its checkpoint, called before each write at the endpoint,
+stops it once it has lost either: it then records no outcome (`Abandon`), since
+the message is with another run or comes back. On a dead connection nothing can
+be acked and the broker redelivers the message. On a live one (the lease was
+lost: the store was unreachable, or the process stalled) the worker requeues it,
+so that the job is not left "running" with no message: its next run waits for
+the lease, and finds the job finished if a duplicate finished it meanwhile.
 """
 
 from __future__ import annotations
@@ -19,10 +29,12 @@ import structlog
 
 from consumers.context import JobContext, JobOutcome
 from consumers.handlers import Deferred, JobHandlers, Ready
-from consumers.leases import LeaseKeeper
+from consumers.leases import LEASE_TTL, LeaseKeeper, new_holder
 from consumers.metrics import ConsumerMetrics
 from consumers.registries import RegistryDirectory
 from shared.broker import Ack, Defer, Delivery, Fail, Outcome, Retry
+from shared.broker.delivery import Abandon
+from shared.copy.checkpoint import Checkpoint, RunAbandonedError
 from shared.copy.engine import CopyEngine
 from shared.copy.events import CopyEvent
 from shared.errors import CrossdockError, PermanentError, TransientError
@@ -55,6 +67,8 @@ class JobRunner:
         handlers: JobHandlers,
         engine: CopyEngine,
         metrics: ConsumerMetrics,
+        *,
+        lease_ttl: float = LEASE_TTL,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -63,7 +77,7 @@ class JobRunner:
         self._engine = engine
         self._metrics = metrics
         self.stopping = threading.Event()
-        self._leases = LeaseKeeper(store, self.stopping)
+        self._leases = LeaseKeeper(store, self.stopping, lease_ttl)
         self._who = f"{socket.gethostname()}:{os.getpid()}"
 
     def __call__(self, delivery: Delivery) -> Outcome:
@@ -85,19 +99,21 @@ class JobRunner:
                 return Retry(str(exc))
 
     def _run(self, message: JobMessage, delivery: Delivery) -> Outcome:
+        # A stale message (a duplicate, or one published long ago and confirmed
+        # late) is dropped, never parked: parking a finished job's message would
+        # show it failed again, or have an operator redrive a job that is done.
         try:
             job = self._store.get_job(message.job_id)
         except RecordNotFoundError:
-            log.info("job no longer exists (its rule was deleted); dropping the message")
+            log.info("stale message dropped: the job no longer exists (its rule was deleted)")
             return Ack()
-        if job.status in (JobStatus.SUCCEEDED, JobStatus.SKIPPED):
-            log.info("job already finished; dropping a duplicate delivery", status=job.status)
+        if job.status.finished:
+            log.info("stale message dropped: the job already finished", status=job.status.value)
             return Ack()
-        if job.status == JobStatus.FAILED:
-            return Fail(job.error or "failed")
         try:
             rule = self._store.get_rule(job.rule_id)
         except RecordNotFoundError:
+            log.info("stale message dropped: the job's rule no longer exists")
             return Ack()
         if not rule.enabled:
             return self._finish_early(job, JobStatus.SKIPPED, "skipped: the rule is disabled")
@@ -107,6 +123,8 @@ class JobRunner:
         def job_log(level: str, text: str) -> None:
             self._store.append_log(job.id, level, text)
 
+        holder = new_holder(job.id)
+
         ctx = JobContext(
             job=job, rule=rule, source=source, endpoint=endpoint,
             source_client=self._directory.source(source),
@@ -114,6 +132,7 @@ class JobRunner:
             store=self._store, engine=self._engine, log=job_log,
             on_event=lambda event: self._on_event(ctx, event),
             pair=self._active_pair(job),
+            checkpoint=self._checkpoint(holder, delivery),
         )
         try:
             prepared = self._handlers.prepare(ctx)
@@ -133,14 +152,21 @@ class JobRunner:
             return Defer(prepared.reason)
         if isinstance(prepared, JobOutcome):
             return self._finish_early(job, prepared.status, prepared.message)
-        keys, holder = self._lock_keys(ctx), f"job-{job.id}"
+        keys = self._lock_keys(ctx)
         for position, key in enumerate(keys):
             if not self._leases.acquire(key, holder, _waiting_note(job_log, key)):
                 for taken in reversed(keys[:position]):
                     self._leases.release(taken, holder)
                 return Retry("consumer stopping while waiting for the repository")
         try:
-            return self._attempt(ctx, delivery, prepared)
+            if not delivery.connection_alive():  # lost while waiting: never starts
+                return self._abandoned(ctx, holder, "its broker connection closed while it "
+                                                    "waited for the repository")
+            if keys and self._store.get_job(job.id).status.finished:
+                # An earlier run of a redelivered message finished while this one waited.
+                log.info("stale message dropped: the job finished while it waited")
+                return Ack()
+            return self._attempt(ctx, delivery, prepared, holder)
         finally:
             for key in reversed(keys):
                 self._leases.release(key, holder)
@@ -166,10 +192,32 @@ class JobRunner:
             keys.insert(0, ctx.pair_lock_key)
         return keys
 
-    def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready) -> Outcome:
+    def _checkpoint(self, holder: str, delivery: Delivery) -> Checkpoint:
+        """The run's checkpoint: raises `RunAbandonedError` once it lost a lease or
+        the connection its message came on."""
+
+        def checkpoint() -> None:
+            reason = self._leases.lost(holder)
+            if reason is None and not delivery.connection_alive():
+                reason = ("the broker connection that delivered its message closed "
+                          "(the broker redelivers it)")
+            if reason is not None:
+                raise RunAbandonedError(reason)
+
+        return checkpoint
+
+    def _abandoned(self, ctx: JobContext, holder: str, reason: str) -> Abandon:
+        """A run that no longer owns its job stops: logged, no outcome recorded."""
+        ctx.log("warning", f"{holder} stopped before its next write: {reason}; "
+                           "another run finishes the job")
+        log.warning("job run abandoned", run=holder, reason=reason)
+        return Abandon(reason)
+
+    def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready, holder: str
+                 ) -> Outcome:
         job = ctx.job
         run_number = self._store.mark_running(job.id)
-        ctx.log("info", f"attempt {delivery.attempt} started on {self._who}"
+        ctx.log("info", f"attempt {delivery.attempt} started on {self._who} as {holder}"
                 + (" (redelivered: the previous consumer stopped or died)"
                    if delivery.redelivered else ""))
         if ready.note:
@@ -184,21 +232,14 @@ class JobRunner:
         try:
             with writing_as(user_agent):
                 result: JobOutcome = self._handlers.run(ctx)
-        except TransientError as exc:
-            error = str(exc)
-            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
-        except PermanentError as exc:
-            error = str(exc)
-            self._store.mark_finished(job.id, JobStatus.FAILED, error)
-            ctx.log("error", f"failed: {error}")
-            outcome, status = Fail(error), "failed"
-        except CrossdockError as exc:  # neither branch: treat as transient
-            error = str(exc)
-            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
-        except Exception as exc:  # a bug: keep the message, let the tiers run out
-            log.exception("unexpected error in job")
-            error = f"internal error: {type(exc).__name__}: {exc}"
-            outcome, status = Retry(error), self._record_transient(ctx, delivery, error)
+        except Exception as exc:
+            # A run that lost its job records nothing for a failure, whatever it was
+            # (losing the job may have caused it): the job's next run decides.
+            reason = str(exc) if isinstance(exc, RunAbandonedError) else self._lost(ctx)
+            if reason is None:
+                outcome, status, error = self._failed(ctx, delivery, exc)
+            else:
+                outcome, status, error = self._abandoned(ctx, holder, reason), "abandoned", reason
         else:
             ctx.log("info", result.message)
             self._store.mark_finished(job.id, result.status, None)
@@ -208,9 +249,35 @@ class JobRunner:
         seconds = time.monotonic() - started
         self._metrics.jobs.labels(job.action.value, status).inc()
         self._metrics.seconds.labels(job.action.value).observe(seconds)
-        log.info("job attempt finished", status=status, run=run_number, seconds=round(seconds, 3),
-                 bytes=nbytes, error=error)
+        log.info("job attempt finished", status=status, run=run_number, holder=holder,
+                 seconds=round(seconds, 3), bytes=nbytes, error=error)
         return outcome
+
+    @staticmethod
+    def _lost(ctx: JobContext) -> str | None:
+        """Why the run no longer owns its job, or None."""
+        try:
+            ctx.checkpoint()
+        except RunAbandonedError as exc:
+            return str(exc)
+        return None
+
+    def _failed(self, ctx: JobContext, delivery: Delivery, exc: Exception
+                ) -> tuple[Outcome, str, str]:
+        """Record a failed attempt: failed now (permanent), else retried (transient,
+        neither branch, or a bug: the message is kept and the tiers run out).
+        Returns the outcome, its status and the error."""
+        if isinstance(exc, PermanentError):
+            error = str(exc)
+            self._store.mark_finished(ctx.job.id, JobStatus.FAILED, error)
+            ctx.log("error", f"failed: {error}")
+            return Fail(error), "failed", error
+        if isinstance(exc, CrossdockError):
+            error = str(exc)
+        else:
+            log.error("unexpected error in job", exc_info=exc)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        return Retry(error), self._record_transient(ctx, delivery, error), error
 
     def _record_transient(self, ctx: JobContext, delivery: Delivery, error: str) -> str:
         delay = retry_tier(delivery.attempt, self._settings.retry_delays,

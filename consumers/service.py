@@ -55,7 +55,7 @@ class ConsumerService:
         self.runner = JobRunner(settings, store, self.directory,
                                 JobHandlers(options, self.publisher.publish_jobs, self.metrics,
                                             settle_seconds=settings.settle_seconds),
-                                self.engine, self.metrics)
+                                self.engine, self.metrics, lease_ttl=settings.lease_ttl)
         self.worker = Worker(settings, self.runner, self._initial_endpoints(),
                              name="crossdock-consumer")
         self._stopped = threading.Event()

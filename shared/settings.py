@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from shared.amqp_urls import split_amqp_urls
 from shared.errors import ConfigurationError
 
 ENV_PREFIX = "CROSSDOCK_"
@@ -47,7 +48,12 @@ class Settings:
     secret_key: str = ""  # Fernet key for passwords at rest
 
     # Broker
+    # One URL, or a comma-separated list of a cluster's nodes (tried in a random
+    # order per process; a node that failed recently is tried last).
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/%2F"
+    # Seconds for each node's TCP connect, TLS and AMQP handshake, so a hung node
+    # fails fast and the next one is tried.
+    amqp_connect_timeout: float = 1.0
     queue_prefix: str = "crossdock"
     queue_type: str = "quorum"  # quorum or classic
     retry_delays: tuple[int, ...] = (30, 120, 300, 600)  # seconds, one retry queue each
@@ -59,6 +65,10 @@ class Settings:
     # defer_seconds, and settled to whatever the source holds after settle_seconds.
     defer_seconds: int = 2
     settle_seconds: int = 60
+    # Seconds a job's repository lease lasts unless renewed (every third of it). A
+    # run that can't renew it for this long stops (the store is unreachable); a
+    # killed consumer's job waits this long before its redelivery may run.
+    lease_ttl: float = 60.0
 
     # Receiver
     receiver_bind: str = "127.0.0.1:8080"
@@ -178,5 +188,13 @@ def _validate(settings: Settings) -> None:
     for name in positive:
         if getattr(settings, name) < 1:
             raise ConfigurationError(f"setting {name} must be at least 1")
+    if settings.lease_ttl < 3:
+        raise ConfigurationError("setting lease_ttl must be at least 3 seconds")
+    if settings.amqp_connect_timeout <= 0:
+        raise ConfigurationError("setting amqp_connect_timeout must be more than 0 seconds")
+    try:
+        split_amqp_urls(settings.amqp_url)
+    except ValueError as exc:
+        raise ConfigurationError(f"setting amqp_url: {exc}") from None
     if any(delay < 1 for delay in settings.retry_delays):
         raise ConfigurationError("setting retry_delays: every delay must be at least 1 second")

@@ -75,3 +75,32 @@ def test_the_retired_echo_window_is_accepted_ignored_and_warned_about(
 
     assert not hasattr(settings, "echo_window_seconds")
     assert "echo_window_seconds is deprecated and ignored" in capsys.readouterr().err
+
+
+def test_a_list_of_broker_urls_is_accepted() -> None:
+    urls = "amqp://u:p@rabbit1:5672/%2F, amqps://u:p@rabbit2:5671/%2F?heartbeat=10"
+
+    assert load_settings(environ={"CROSSDOCK_AMQP_URL": urls}).amqp_url == urls
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "amqp://u:secret@rabbit1:5672/%2F,",  # a stray comma
+        "amqp://u:secret@rabbit1:5672/%2F,rabbit2:5672",  # the list needs full URLs
+        "http://u:secret@rabbit1/",
+        "amqp://u:secret@rabbit1:notaport/%2F",
+        "amqp://u:secret@/%2F",
+        "amqp://u:secret@rabbit1/a/b",
+    ],
+)
+def test_a_malformed_broker_url_list_names_the_setting_and_hides_passwords(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="amqp_url") as caught:
+        load_settings(environ={"CROSSDOCK_AMQP_URL": value})
+    assert "secret" not in str(caught.value)
+
+
+def test_the_broker_connect_timeout_must_be_positive() -> None:
+    assert load_settings(environ={}).amqp_connect_timeout == 1.0
+    with pytest.raises(ConfigurationError, match="amqp_connect_timeout"):
+        load_settings(environ={"CROSSDOCK_AMQP_CONNECT_TIMEOUT": "0"})

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, human_bytes, short_digest
 from shared.errors import AuthenticationError, NotFoundError
 from shared.registry import Descriptor, RegistryClient
@@ -83,6 +84,7 @@ class BlobCopy:
     emit: EventSink
     stats: TransferStats
     locator: BlobLocator
+    checkpoint: Checkpoint = no_checkpoint  # before each upload or mount (a write)
 
     def run(self, blob: Descriptor) -> None:
         """Make `blob` present in the destination repository, verified."""
@@ -111,6 +113,7 @@ class BlobCopy:
         repo, digest = self.destination_repository, blob.digest
         mount = (digest, mount_from) if mount_from else None
         for attempt in (1, 2):
+            self.checkpoint()
             session = self.destination.start_upload(repo, mount=mount)
             if session is None:
                 self.stats.add(blobs_mounted=1)

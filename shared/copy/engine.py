@@ -15,6 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
+from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
 from shared.errors import RegistryRejectedError
 from shared.registry import Manifest, RegistryClient
@@ -87,13 +88,16 @@ class CopyEngine:
         tag: str | None = None,
         on_event: EventSink | None = None,
         options: CopyOptions | None = None,
+        checkpoint: Checkpoint = no_checkpoint,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
 
         Stored under `tag` when given (by default the reference itself when it
-        is a tag), else by digest. Raises `NotFoundError` when the source has no
-        such manifest, and the registry client's errors otherwise.
+        is a tag), else by digest. `checkpoint` is called before each blob upload
+        and manifest PUT, from the blob threads too. Raises `NotFoundError` when
+        the source has no such manifest, what `checkpoint` raises, and the
+        registry client's errors otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -115,7 +119,8 @@ class CopyEngine:
             emit(CopyEvent("log", destination_repository, digest=manifest.digest,
                            message=f"copying {src_name} ({short_digest(manifest.digest)})"))
             blob_copy = BlobCopy(source, source_repository, destination, destination_repository,
-                                 opts.chunk_size, emit, stats, self._locator(destination))
+                                 opts.chunk_size, emit, stats, self._locator(destination),
+                                 checkpoint)
             self._copy_children(blob_copy, manifest)
             self._put(blob_copy, manifest, target)
             status, reason = "copied", ""
@@ -125,7 +130,7 @@ class CopyEngine:
         if opts.copy_referrers and _depth < MAX_REFERRER_DEPTH:
             referrers = self._copy_referrers(source, source_repository, destination,
                                              destination_repository, manifest.digest,
-                                             emit, opts, _depth)
+                                             emit, opts, checkpoint, _depth)
         return CopyResult(
             source=src_name, destination=dst_name, digest=manifest.digest, status=status,
             reason=reason, bytes_uploaded=stats.bytes_uploaded,
@@ -170,6 +175,7 @@ class CopyEngine:
     def _put(self, blob_copy: BlobCopy, manifest: Manifest, reference: str) -> None:
         """PUT a manifest; on a missing blob, re-check the blobs once (errors table)."""
         dst, repo = blob_copy.destination, blob_copy.destination_repository
+        blob_copy.checkpoint()
         blob_copy.emit(CopyEvent("put", repo, digest=manifest.digest, reference=reference))
         try:
             dst.put_manifest(repo, reference, manifest)
@@ -179,6 +185,7 @@ class CopyEngine:
             blob_copy.emit(CopyEvent("log", repo, level="warning", digest=manifest.digest,
                                      message=f"destination missed content ({exc}); re-checking"))
             self._copy_children(blob_copy, manifest)
+            blob_copy.checkpoint()
             dst.put_manifest(repo, reference, manifest)
         blob_copy.stats.add(manifests_put=1)
 
@@ -197,6 +204,7 @@ class CopyEngine:
         subject: str,
         emit: EventSink,
         opts: CopyOptions,
+        checkpoint: Checkpoint,
         depth: int,
     ) -> tuple[CopyResult, ...]:
         """Copy what refers to `subject`: by the referrers API where the source
@@ -206,11 +214,11 @@ class CopyEngine:
         for digest in by_digest:
             results.append(self.copy(source, source_repository, digest, destination,
                                      destination_repository, on_event=emit, options=opts,
-                                     _depth=depth + 1))
+                                     checkpoint=checkpoint, _depth=depth + 1))
         for tag in by_tag:
             results.append(self.copy(source, source_repository, tag, destination,
                                      destination_repository, on_event=emit, options=opts,
-                                     _depth=depth + 1))
+                                     checkpoint=checkpoint, _depth=depth + 1))
         return tuple(results)
 
 

@@ -221,7 +221,8 @@ def test_tag_delete_is_finished_by_the_next_consumer_when_one_dies_before_the_pu
     proxy.heal(drop_held=True)  # the dead consumer's PUT never reaches the registry
     assert list_state(registry2.url, "lib/app") == {}
     pipeline.start_consumer()
-    [job] = pipeline.wait_finished([job])
+    # The redelivery is a new run: it waits for the killed run's lease to expire.
+    [job] = pipeline.wait_finished([job], timeout=45)
 
     # Then the redelivered run finishes the recorded plan: t2 is back, t1 stays gone
     log = pipeline.log_text(job)

@@ -123,7 +123,7 @@ def test_two_consumers_never_work_on_one_repository_at_once(
     workers = {line.split(" started on ")[1].split(" ")[0]
                for log in logs for line in log.splitlines() if " started on " in line}
     assert len(workers) == 2
-    assert any("waiting: job-" in log for log in logs)
+    assert any("waiting: run-" in log for log in logs)
 
 
 def test_metrics_count_jobs_and_bytes(

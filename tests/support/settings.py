@@ -36,6 +36,7 @@ def pipeline_settings(tmp_path: Path, **changes: Any) -> Settings:
         "read_timeout": 20.0,
         "defer_seconds": 1,
         "settle_seconds": 10,
+        "lease_ttl": 10.0,  # a killed consumer's lease expires soon
     }
     values.update(changes)
     return Settings(**values)
