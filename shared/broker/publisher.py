@@ -100,7 +100,7 @@ class Publisher:
         self._backoff = backoff
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: set[Any] = set()
+        self._connections: dict[Any, threading.Thread] = {}  # connection -> its thread
         self._declared: set[str] = set()
         self._owners: dict[str, str] = {}  # queue name -> endpoint, for redeclaring
 
@@ -169,7 +169,7 @@ class Publisher:
     def close(self) -> None:
         """Close every connection this publisher opened (call once no thread publishes)."""
         with self._lock:
-            connections, self._connections = self._connections, set()
+            connections, self._connections = list(self._connections), {}
         for connection in connections:
             close_quietly(connection)
         self._local.__dict__.clear()
@@ -208,9 +208,10 @@ class Publisher:
         if channel is not None and channel.is_open and channel.connection.is_open:
             return channel
         self._drop()
+        self._close_orphans()
         connection, url = open_connection(self._settings, self._name)
         with self._lock:
-            self._connections.add(connection)
+            self._connections[connection] = threading.current_thread()
         self._local.connection, self._local.url = connection, url
         try:
             channel = connection.channel()
@@ -230,7 +231,19 @@ class Publisher:
             node_failed(self._settings, url)
         if connection is not None:
             with self._lock:
-                self._connections.discard(connection)
+                self._connections.pop(connection, None)
+            close_quietly(connection)
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that have ended: a server that starts a
+        thread per request (werkzeug's) would otherwise leave one connection behind
+        for each. No other thread uses them, so closing them here is safe."""
+        with self._lock:
+            orphans = [connection for connection, thread in self._connections.items()
+                       if not thread.is_alive()]
+            for connection in orphans:
+                del self._connections[connection]
+        for connection in orphans:
             close_quietly(connection)
 
 

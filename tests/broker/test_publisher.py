@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 import uuid
@@ -139,6 +140,35 @@ def test_threads_publish_on_their_own_connections(broker) -> None:
     publisher.close()
     assert not errors
     assert broker.depth(queue) == 80
+
+
+def open_descriptors() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_connections_of_ended_threads_are_closed(broker) -> None:
+    # A server that starts a thread per request (werkzeug's) publishes from a new
+    # thread each time: the connections of the threads that ended must not pile up.
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    publisher = Publisher(settings)
+    publisher.ensure_endpoint(endpoint)
+    queue = work_queue(settings.queue_prefix, endpoint)
+
+    def publish_from_a_new_thread(n: int) -> None:
+        thread = threading.Thread(target=publisher.publish, args=(queue, b"%d" % n))
+        thread.start()
+        thread.join(10)
+
+    publish_from_a_new_thread(0)
+    before = open_descriptors()
+    for n in range(1, 31):
+        publish_from_a_new_thread(n)
+    grown = open_descriptors() - before
+    publisher.close()
+
+    assert broker.depth(queue) == 31
+    assert grown < 10, f"{grown} more open descriptors after 30 threads"
 
 
 def test_an_unreachable_broker_fails_fast_with_a_clear_message(broker) -> None:
