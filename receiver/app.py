@@ -60,7 +60,7 @@ def create_app(
     app = Flask("crossdock.receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    opened = store or open_store(settings)
+    opened = store or open_store(settings, wait_seconds=settings.store_wait_seconds)
     app.extensions["crossdock"] = Services(
         settings=settings,
         store=opened,

@@ -14,7 +14,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.errors import CrossdockError
-from shared.store.engine import WRITE_OPTION, default_conflict, translate_errors, writer_turns
+from shared.store.engine import (
+    DEADLINE_OPTION,
+    WRITE_OPTION,
+    default_conflict,
+    translate_errors,
+    writer_turns,
+)
 from shared.store.errors import RecordNotFoundError
 from shared.store.secrets import SecretBox
 
@@ -57,10 +63,10 @@ class StoreBase:
         on_integrity: Callable[[sa_exc.IntegrityError], CrossdockError] = default_conflict,
     ) -> Iterator[Connection]:
         """One transaction that writes (on SQLite it waits for its turn, then holds the
-        write lock from the start)."""
-        turn = self._writers.turn() if self._writers is not None else nullcontext()
-        with turn, translate_errors(on_integrity), self._engine.connect() as conn:
-            conn.execution_options(**{WRITE_OPTION: True})
+        write lock from the start, all within the engine's wait limit)."""
+        turn = self._writers.turn() if self._writers is not None else nullcontext(None)
+        with turn as deadline, translate_errors(on_integrity), self._engine.connect() as conn:
+            conn.execution_options(**{WRITE_OPTION: True, DEADLINE_OPTION: deadline})
             with conn.begin():
                 yield conn
 

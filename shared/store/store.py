@@ -9,11 +9,16 @@ from sqlalchemy import Engine, text
 from shared.settings import Settings
 from shared.store.base import Clock, utc_now
 from shared.store.coordination import CoordinationStore
-from shared.store.engine import make_engine
+from shared.store.engine import DEFAULT_WAIT_SECONDS, make_engine
 from shared.store.inventory import InventoryStore
 from shared.store.jobs import JobStore
 from shared.store.links import LinkStore
-from shared.store.migrate import upgrade_schema
+from shared.store.migrate import (
+    current_revision,
+    head_revision,
+    upgrade_database,
+    upgrade_schema,
+)
 from shared.store.pairs import PairStore
 from shared.store.registries import RegistryStore
 from shared.store.rules import RuleStore
@@ -70,12 +75,18 @@ def open_store(
     *,
     create_tables: bool = True,
     clock: Clock = utc_now,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> Store:
     """A `Store` for ``settings.database_url`` (or a URL), its schema created or
     upgraded in place to this crossdock's (`shared.store.migrate.upgrade_schema`).
 
     ``secret_key`` defaults to ``settings.secret_key``; with a bare URL it must be
-    given. Opens no connection when ``create_tables`` is False.
+    given. Opens no connection when ``create_tables`` is False. ``wait_seconds``
+    bounds each call's waits for the database (SQLite: the writer's turn and the
+    busy timeout together; PostgreSQL: connect, lock and statement timeouts): past
+    it, `StoreUnavailableError`. The receiver passes ``settings.store_wait_seconds``,
+    to answer within a registry's notification timeout; consumers and the command
+    line keep the default.
 
     Raises `ConfigurationError` (missing or malformed key, bad URL),
     `StoreUnavailableError` (database unreachable while upgrading the schema),
@@ -87,11 +98,20 @@ def open_store(
     else:
         url, key = settings_or_url, secret_key or ""
     secrets = SecretBox(key)
-    engine = make_engine(url)
+    engine = make_engine(url, wait_seconds=wait_seconds)
     try:
         if create_tables:
-            upgrade_schema(engine)
+            _upgrade(engine, url)
     except BaseException:
         engine.dispose()
         raise
     return Store(engine, secrets, clock=clock)
+
+
+def _upgrade(engine: Engine, url: str) -> None:
+    """`upgrade_schema`; on PostgreSQL an upgrade runs on an engine of its own, without
+    the statement timeout (a migration may take longer than a store call)."""
+    if engine.dialect.name != "postgresql":
+        upgrade_schema(engine)
+    elif current_revision(engine) != head_revision():
+        upgrade_database(url)

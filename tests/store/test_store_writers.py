@@ -1,4 +1,4 @@
-"""SQLite writers take turns (`shared.store.engine.WriterTurns`): threads of a process
+"""SQLite writers take turns (`shared.store.writers.WriterTurns`): threads of a process
 on a lock, processes on a file lock, before SQLite's own write lock."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import shared.store.engine as engine_module
 from shared.store import (
     JobAction,
     NewJob,
@@ -33,6 +32,13 @@ def database(tmp_path: Path) -> Path:
 @pytest.fixture
 def sqlite_store(database: Path) -> Iterator[Store]:
     store = open_store(f"sqlite:///{database}", generate_secret_key())
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def impatient_store(database: Path) -> Iterator[Store]:
+    store = open_store(f"sqlite:///{database}", generate_secret_key(), wait_seconds=0.2)
     yield store
     store.close()
 
@@ -129,10 +135,10 @@ def _other_process_can_lock(path: str) -> bool:
 
 
 def test_a_thread_that_gets_no_turn_in_time_is_told_the_store_is_unavailable(
-    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+    impatient_store: Store,
 ) -> None:
+    sqlite_store = impatient_store  # waits 0.2 s
     rule = make_rule(sqlite_store)
-    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_SECONDS", 0.2)
     assert sqlite_store._writers is not None
     holding, release = threading.Event(), threading.Event()
 
@@ -157,11 +163,10 @@ def test_a_thread_that_gets_no_turn_in_time_is_told_the_store_is_unavailable(
 
 
 def test_a_write_lock_held_outside_crossdock_is_waited_for_then_reported_unavailable(
-    database: Path, monkeypatch: pytest.MonkeyPatch
+    database: Path,
 ) -> None:
     # Given a store whose connections wait one second for SQLite's write lock,
-    monkeypatch.setattr(engine_module, "BUSY_TIMEOUT_SECONDS", 1)
-    with open_store(f"sqlite:///{database}", generate_secret_key()) as store:
+    with open_store(f"sqlite:///{database}", generate_secret_key(), wait_seconds=1) as store:
         rule = make_rule(store)
         # and another program holding that lock (it does not queue for turns),
         other = sqlite3.connect(database, isolation_level=None)
