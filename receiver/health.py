@@ -1,17 +1,28 @@
-"""``/healthz`` (the process answers), ``/readyz`` (store and broker reachable), ``/metrics``."""
+"""``/healthz`` (the process answers), ``/readyz`` (RabbitMQ takes publishes and the
+store a write, within ``readyz_deadline_seconds``: see `receiver.readiness`), ``/metrics``."""
 
 from __future__ import annotations
 
 import os
+from typing import cast
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask.blueprints import BlueprintSetupState
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
-from receiver.app import services
-from shared.broker import ping as broker_ping
-from shared.errors import CrossdockError
+from receiver.app import services, services_of
+from receiver.readiness import Readiness
 
 blueprint = Blueprint("health", __name__)
+_READINESS = "crossdock.readiness"
+
+
+@blueprint.record_once
+def _set_up(state: BlueprintSetupState) -> None:
+    """The app's readiness checks; its publisher reports to the broker metrics."""
+    found = services_of(cast(Flask, state.app))
+    state.app.extensions[_READINESS] = Readiness(found.settings, found.store, found.publisher)
+    found.publisher.observe(found.metrics.broker)
 
 
 @blueprint.get("/healthz")
@@ -21,17 +32,11 @@ def healthz() -> Response:
 
 @blueprint.get("/readyz")
 def readyz() -> Response:
-    checks: dict[str, str] = {}
-    for name, check in (("store", services().store.ping),
-                        ("broker", lambda: broker_ping(services().settings))):
-        try:
-            check()
-            checks[name] = "ok"
-        except CrossdockError as exc:
-            checks[name] = str(exc)
-    ready = all(value == "ok" for value in checks.values())
-    response = jsonify({"status": "ready" if ready else "unavailable", "checks": checks})
-    response.status_code = 200 if ready else 503
+    """200 when ready, else 503; either way each node and the store with ok or an error."""
+    readiness: Readiness = current_app.extensions[_READINESS]
+    report = readiness.check()
+    response = jsonify(report.as_json())
+    response.status_code = 200 if report.ready else 503
     return response
 
 

@@ -20,12 +20,15 @@ from shared.broker.delivery import (
 )
 from shared.broker.errors import (
     BrokerAccessDeniedError,
+    BrokerBlockedError,
     BrokerError,
     BrokerUnavailableError,
     PublishRejectedError,
+    PublishTimeoutError,
     TopologyMismatchError,
 )
-from shared.broker.publisher import OutgoingMessage, Publisher
+from shared.broker.probe import NodeStatus, probe_nodes
+from shared.broker.publisher import OutgoingMessage, Publisher, PublisherObserver
 from shared.broker.redrive import ParkedMessage, redrive_failed
 from shared.broker.topology import (
     QueueSpec,
@@ -45,17 +48,21 @@ __all__ = [
     "REASON_HEADER",
     "Ack",
     "BrokerAccessDeniedError",
+    "BrokerBlockedError",
     "BrokerError",
     "BrokerUnavailableError",
     "Defer",
     "Delivery",
     "Fail",
     "Handler",
+    "NodeStatus",
     "Outcome",
     "OutgoingMessage",
     "ParkedMessage",
     "PublishRejectedError",
+    "PublishTimeoutError",
     "Publisher",
+    "PublisherObserver",
     "QueueSpec",
     "Retry",
     "TopologyMismatchError",
@@ -63,6 +70,7 @@ __all__ = [
     "declare_topology",
     "endpoint_topology",
     "ping",
+    "probe_nodes",
     "queue_depths",
     "redrive_failed",
 ]

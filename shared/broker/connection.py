@@ -10,8 +10,9 @@ only `add_callback_threadsafe` may be called from another thread.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -29,8 +30,8 @@ from shared.broker.nodes import NodeList
 from shared.errors import ConfigurationError
 from shared.settings import Settings
 
-__all__ = ["PIKA_ERRORS", "close_quietly", "connect", "describe", "node_failed", "open_connection",
-           "pika_errors", "redact_url", "translate"]
+__all__ = ["PIKA_ERRORS", "abort", "close_quietly", "connect", "describe", "node_failed",
+           "open_connection", "pika_errors", "redact_url", "translate", "watch_blocking"]
 
 # What pika raises for a broken connection: its own errors, the connection
 # workflow's (a stack timeout, a failed handshake), and socket errors such as
@@ -181,6 +182,35 @@ def close_quietly(connection: Any) -> None:
             connection.close()
     except Exception:  # noqa: S110 - a broken connection is being thrown away anyway
         pass
+
+
+def watch_blocking(
+    connection: Any, on_blocked: Callable[[], None], on_unblocked: Callable[[], None]
+) -> None:
+    """Call `on_blocked`/`on_unblocked` (in the connection's thread) as soon as RabbitMQ
+    says it blocks or unblocks this connection (a memory or disk alarm).
+
+    Registered on pika's underlying connection: BlockingConnection's own callbacks
+    run only between calls, never while a publish waits for its confirm. RabbitMQ
+    tells a connection only once it publishes.
+    """
+    impl = connection._impl  # private: see above
+    impl.add_on_connection_blocked_callback(lambda _conn, _frame: on_blocked())
+    impl.add_on_connection_unblocked_callback(lambda _conn, _frame: on_unblocked())
+
+
+def abort(connection: Any) -> None:
+    """Shut a connection's socket down, from any thread; never raises.
+
+    For a connection that cannot be closed in time: a blocked one (RabbitMQ reads
+    nothing from it, not even Connection.Close) or one to a frozen node. The thread
+    waiting in it sees the stream lost at once and raises.
+    """
+    try:
+        sock = connection._impl._transport._sock  # private: pika offers no handle
+        sock.shutdown(socket.SHUT_RDWR)
+    except (AttributeError, OSError):
+        pass  # already closed
 
 
 def quiet_pika() -> None:

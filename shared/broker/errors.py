@@ -16,6 +16,19 @@ class BrokerUnavailableError(TransientError, BrokerError):
     """RabbitMQ cannot be reached, or dropped the connection, and reconnecting did not help."""
 
 
+class PublishTimeoutError(BrokerUnavailableError):
+    """A publish was not confirmed by its deadline (a frozen or slow node, a lost network).
+
+    The message may still reach RabbitMQ later: the consumer drops duplicates of jobs
+    that are already finished.
+    """
+
+
+class BrokerBlockedError(BrokerUnavailableError):
+    """RabbitMQ blocks publishers (a memory or disk alarm): nothing is published until
+    the alarm clears. Raised at once while this process knows it is blocked."""
+
+
 class PublishRejectedError(TransientError, BrokerError):
     """RabbitMQ did not take a message: it nacked it, or no queue of that name exists."""
 

@@ -1,32 +1,31 @@
 """Publishing with publisher confirms: a message counts as sent only once RabbitMQ has it.
 
 Every message is persistent (``delivery_mode=2``) and ``mandatory`` (a message
-no queue takes is returned and raised, not dropped). With a BlockingConnection
-each publish waits for its own confirm: about 0.5 ms on loopback, ~2,000
-messages a second from one thread (quorum and classic alike).
+no queue takes is returned and raised, not dropped). Each publish waits for its
+own confirm: about 0.5 ms on loopback, ~2,000 messages a second.
+
+Callers may give a deadline (an absolute `time.monotonic()` value). The publishes
+run on the publisher's own thread (`shared.broker.lane`), so a frozen node or a
+blocked broker never holds a caller past it.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import pika
 import pika.exceptions
 import structlog
 
-from shared.broker.connection import (
-    PIKA_ERRORS,
-    close_quietly,
-    node_failed,
-    open_connection,
-    translate,
-)
+from shared.broker.connection import PIKA_ERRORS, node_failed, translate
 from shared.broker.delivery import ATTEMPT_HEADER
-from shared.broker.errors import BrokerUnavailableError, PublishRejectedError
+from shared.broker.errors import BrokerBlockedError, PublishRejectedError, PublishTimeoutError
+from shared.broker.lane import BLOCKED_MESSAGE, Lane, Request
 from shared.broker.topology import declare_topology, endpoint_topology
 from shared.messages import JobMessage, encode
 from shared.queues import work_queue
@@ -75,15 +74,39 @@ def publish_confirmed(channel: Any, message: OutgoingMessage) -> None:
         raise translate(exc, f"publishing to {message.queue!r}") from exc
 
 
+# A lane still busy with one request this long when another times out is taken
+# for stuck (a frozen node): later requests go to a new lane and connection.
+STUCK_SECONDS = 1.0
+# How long `close` waits for a lane to finish before shutting its socket down.
+CLOSE_SECONDS = 2.0
+
+
+class PublisherObserver(Protocol):
+    """Told about the broker connection (metrics); called from the publisher's threads."""
+
+    def broker_connected(self, connected: bool) -> None: ...
+
+    def broker_blocked(self, blocked: bool) -> None: ...
+
+    def broker_reconnected(self) -> None: ...
+
+    def publish_timed_out(self) -> None: ...
+
+
 class Publisher:
     """Publishes with confirms; safe to share between threads.
 
-    Each thread gets its own connection, opened on first use to the first node of
-    `amqp_url` that takes it. A connection that died (while idle: heartbeats are
-    not served between publishes; or its node went away) is dropped and reopened,
-    up to `attempts` tries with a short backoff; then `BrokerUnavailableError`.
-    When no node takes a new connection at all, the error is raised at once: every
-    node has just had its try.
+    One thread (a lane) owns the connection, opened on first use to the first node
+    of `amqp_url` that takes it, and runs every publish; callers wait for its
+    answer. A connection that died (while idle: heartbeats are not served between
+    publishes; or its node went away) is reopened, up to `attempts` tries with a
+    short backoff; then `BrokerUnavailableError`. When no node takes a new
+    connection at all, the error is raised at once.
+
+    Past a call's `deadline`, `PublishTimeoutError`: the message may still be
+    published later (at-least-once; the consumer drops duplicates of finished
+    jobs). While RabbitMQ blocks the connection (a memory or disk alarm),
+    `BrokerBlockedError` at once, and for a publish the block interrupted.
     """
 
     def __init__(
@@ -98,22 +121,43 @@ class Publisher:
         self._name = name
         self._attempts = max(1, attempts)
         self._backoff = backoff
-        self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: dict[Any, threading.Thread] = {}  # connection -> its thread
+        self._lane: Lane | None = None
+        self._retired: list[Lane] = []
+        self._blocked: set[Lane] = set()
+        self._connected: set[Lane] = set()
+        self._connections_opened = 0
+        self._observers: list[PublisherObserver] = []
         self._declared: set[str] = set()
         self._owners: dict[str, str] = {}  # queue name -> endpoint, for redeclaring
 
-    def ensure_endpoint(self, endpoint: str) -> None:
+    @property
+    def blocked(self) -> bool:
+        """True while RabbitMQ blocks one of this publisher's connections (an alarm)."""
+        return bool(self._blocked)
+
+    @property
+    def connected(self) -> bool:
+        """True while this publisher holds an open connection."""
+        return bool(self._connected)
+
+    def observe(self, observer: PublisherObserver) -> None:
+        """Tell `observer` about connections, blocks, reconnects and timeouts from now on."""
+        with self._lock:
+            self._observers.append(observer)
+
+    def ensure_endpoint(self, endpoint: str, *, deadline: float | None = None) -> None:
         """Declare `endpoint`'s queues, once per publisher (cached).
 
-        Raises `TopologyMismatchError`, `BrokerUnavailableError`, `BrokerAccessDeniedError`.
+        Raises `TopologyMismatchError`, `BrokerUnavailableError` (`PublishTimeoutError`,
+        `BrokerBlockedError`), `BrokerAccessDeniedError`.
         """
         with self._lock:
             if endpoint in self._declared:
                 return
-        self._retrying(
-            lambda channel: declare_topology(channel.connection, self._settings, endpoint)
+        self._submit(
+            lambda channel: declare_topology(channel.connection, self._settings, endpoint),
+            deadline,
         )
         with self._lock:
             self._declared.add(endpoint)
@@ -126,14 +170,19 @@ class Publisher:
         body: bytes,
         headers: Mapping[str, Any] | None = None,
         message_id: str | None = None,
+        *,
+        deadline: float | None = None,
     ) -> None:
-        """Publish one message and wait for its confirm.
+        """Publish one message and wait for its confirm, until `deadline` at most.
 
-        Raises `PublishRejectedError`, `BrokerUnavailableError`, `BrokerAccessDeniedError`.
+        Raises `PublishRejectedError`, `BrokerUnavailableError` (and its
+        `PublishTimeoutError`, `BrokerBlockedError`), `BrokerAccessDeniedError`.
         """
-        self.publish_many([OutgoingMessage(queue, body, headers, message_id)])
+        self.publish_many([OutgoingMessage(queue, body, headers, message_id)], deadline=deadline)
 
-    def publish_many(self, messages: Iterable[OutgoingMessage]) -> None:
+    def publish_many(
+        self, messages: Iterable[OutgoingMessage], *, deadline: float | None = None
+    ) -> None:
         """Publish messages in order, each confirmed before the next goes out.
 
         After a reconnect the batch resumes at the first unconfirmed message (which
@@ -149,30 +198,131 @@ class Publisher:
                 self._publish_routed(channel, pending[done])
                 done += 1
 
-        self._retrying(send)
+        self._submit(send, deadline)
 
-    def publish_jobs(self, jobs: Sequence[JobMessage]) -> None:
+    def publish_jobs(self, jobs: Sequence[JobMessage], *, deadline: float | None = None) -> None:
         """Declare the jobs' endpoints if needed and publish each to its work queue,
         attempt 1, message id = job id. Raises like `publish`."""
         for endpoint in dict.fromkeys(job.endpoint for job in jobs):
-            self.ensure_endpoint(endpoint)
+            self.ensure_endpoint(endpoint, deadline=deadline)
         self.publish_many(
-            OutgoingMessage(
-                queue=work_queue(self._settings.queue_prefix, job.endpoint),
-                body=encode(job),
-                headers={ATTEMPT_HEADER: 1},
-                message_id=str(job.job_id),
-            )
-            for job in jobs
+            (
+                OutgoingMessage(
+                    queue=work_queue(self._settings.queue_prefix, job.endpoint),
+                    body=encode(job),
+                    headers={ATTEMPT_HEADER: 1},
+                    message_id=str(job.job_id),
+                )
+                for job in jobs
+            ),
+            deadline=deadline,
         )
 
     def close(self) -> None:
-        """Close every connection this publisher opened (call once no thread publishes)."""
+        """Close the connections (call once no thread publishes). A lane that does not
+        finish within `CLOSE_SECONDS` (blocked, frozen node) has its socket shut down."""
         with self._lock:
-            connections, self._connections = list(self._connections), {}
-        for connection in connections:
-            close_quietly(connection)
-        self._local.__dict__.clear()
+            lanes = [lane for lane in (self._lane, *self._retired) if lane is not None]
+            self._lane, self._retired = None, []
+        for lane in lanes:
+            lane.stop()
+        for lane in lanes:
+            if not lane.join(CLOSE_SECONDS):
+                lane.abort()
+                lane.join(CLOSE_SECONDS)
+
+    # LaneEvents ---------------------------------------------------------------------
+
+    def lane_connected(self, lane: Lane, connected: bool) -> None:
+        with self._lock:
+            was = bool(self._connected)
+            if connected:
+                self._connected.add(lane)
+                self._connections_opened += 1
+                reconnected = self._connections_opened > 1
+            else:
+                self._connected.discard(lane)
+                reconnected = False
+            now = bool(self._connected)
+        if reconnected:
+            self._notify(lambda observer: observer.broker_reconnected())
+        if now != was:
+            self._notify(lambda observer: observer.broker_connected(now))
+
+    def lane_blocked(self, lane: Lane, blocked: bool) -> None:
+        with self._lock:
+            was = bool(self._blocked)
+            if blocked:
+                self._blocked.add(lane)
+                refused = lane.take_pending()  # nothing is put while the lock is held
+            else:
+                self._blocked.discard(lane)
+                refused = []
+            now = bool(self._blocked)
+        for request in refused:
+            request.settle(BrokerBlockedError(BLOCKED_MESSAGE))
+        if now != was:
+            log.warning("broker blocks publishing" if now else "broker unblocked publishing")
+            self._notify(lambda observer: observer.broker_blocked(now))
+
+    # Internals ----------------------------------------------------------------------
+
+    def _submit(self, operation: Callable[[Any], None], deadline: float | None) -> None:
+        """Run `operation(channel)` on the lane and wait for it, until `deadline` at most."""
+        if deadline is not None and deadline <= time.monotonic():
+            self._notify(lambda observer: observer.publish_timed_out())
+            raise PublishTimeoutError("no time left to publish: the deadline has passed")
+        request = Request(operation, deadline)
+        with self._lock:
+            if self._blocked:
+                raise BrokerBlockedError(BLOCKED_MESSAGE)
+            lane = self._current_lane()
+            lane.put(request)
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            request.future.result(timeout)
+        except TimeoutError:
+            request.future.cancel()  # not started yet: then it never will be
+            self._timed_out(lane, request)
+            raise PublishTimeoutError(
+                "RabbitMQ did not confirm the publish by its deadline (a frozen or "
+                "unreachable node?); the message may still be published later"
+            ) from None
+
+    def _current_lane(self) -> Lane:
+        """The lane new requests go to (call with the lock held)."""
+        lane = self._lane
+        if lane is None or not lane.is_alive() or lane.pid != os.getpid():
+            lane = self._lane = Lane(self._settings, self._name, self,
+                                     attempts=self._attempts, backoff=self._backoff)
+        return lane
+
+    def _timed_out(self, lane: Lane, request: Request) -> None:
+        """A request timed out: if its lane seems stuck, give later requests a new one."""
+        self._notify(lambda observer: observer.publish_timed_out())
+        with self._lock:
+            busy = lane.busy_since
+            stuck = lane.current is request or (
+                busy is not None and time.monotonic() - busy >= STUCK_SECONDS)
+            if lane is not self._lane or lane.blocked or not stuck:
+                return
+            pending = lane.take_pending()
+            lane.retire()
+            self._retired = [old for old in self._retired if old.is_alive()] + [lane]
+            self._lane = None
+            if pending:
+                successor = self._current_lane()
+                for waiting in pending:
+                    successor.put(waiting)
+        if lane.url is not None:
+            node_failed(self._settings, lane.url)
+        log.warning("broker connection stuck, publishing on a new one")
+
+    def _notify(self, event: Callable[[PublisherObserver], None]) -> None:
+        with self._lock:
+            observers = list(self._observers)
+        for observer in observers:
+            event(observer)
 
     def _publish_routed(self, channel: Any, message: OutgoingMessage) -> None:
         try:
@@ -186,65 +336,3 @@ class Publisher:
             log.warning("queue vanished, declaring it again", queue=message.queue)
             declare_topology(channel.connection, self._settings, endpoint)
             publish_confirmed(channel, message)
-
-    def _retrying(self, operation: Any) -> None:
-        """Run `operation(channel)`, reconnecting after its connection failed."""
-        for attempt in range(1, self._attempts + 1):
-            channel = self._channel()  # no node takes a connection: raised at once
-            try:
-                operation(channel)
-                return
-            except BrokerUnavailableError as exc:
-                self._drop(lost=True)
-                if attempt == self._attempts:
-                    raise BrokerUnavailableError(
-                        f"RabbitMQ is unavailable after {attempt} attempts: {exc}"
-                    ) from exc
-                log.info("broker connection failed, reconnecting", error=str(exc))
-                time.sleep(self._backoff * 2 ** (attempt - 1))
-
-    def _channel(self) -> Any:
-        channel = getattr(self._local, "channel", None)
-        if channel is not None and channel.is_open and channel.connection.is_open:
-            return channel
-        self._drop()
-        self._close_orphans()
-        connection, url = open_connection(self._settings, self._name)
-        with self._lock:
-            self._connections[connection] = threading.current_thread()
-        self._local.connection, self._local.url = connection, url
-        try:
-            channel = connection.channel()
-            channel.confirm_delivery()
-        except PIKA_ERRORS as exc:
-            self._drop(lost=True)
-            raise translate(exc, "opening a publishing channel") from exc
-        self._local.channel = channel
-        return channel
-
-    def _drop(self, *, lost: bool = False) -> None:
-        """Forget this thread's connection; `lost`: its node failed (try others first)."""
-        connection = getattr(self._local, "connection", None)
-        url = getattr(self._local, "url", None)
-        self._local.__dict__.clear()
-        if lost and url is not None:
-            node_failed(self._settings, url)
-        if connection is not None:
-            with self._lock:
-                self._connections.pop(connection, None)
-            close_quietly(connection)
-
-    def _close_orphans(self) -> None:
-        """Close the connections of threads that have ended: a server that starts a
-        thread per request (werkzeug's) would otherwise leave one connection behind
-        for each. No other thread uses them, so closing them here is safe."""
-        with self._lock:
-            orphans = [connection for connection, thread in self._connections.items()
-                       if not thread.is_alive()]
-            for connection in orphans:
-                del self._connections[connection]
-        for connection in orphans:
-            close_quietly(connection)
-
-
-

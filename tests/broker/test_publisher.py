@@ -93,11 +93,11 @@ def test_publishing_resumes_after_the_broker_closed_the_connection(broker) -> No
         publisher.publish_jobs([broker.job(endpoint, job_id=1)])
         assert broker.close_connections(name) == 1
 
-        with capture_logs() as logs:
-            publisher.publish_jobs([broker.job(endpoint, job_id=2)])
+        # Whether the publisher reads the broker's close frame or only sees the reset
+        # depends on timing: either way the next publish goes through.
+        publisher.publish_jobs([broker.job(endpoint, job_id=2)])
     finally:
         publisher.close()
-    assert any("CONNECTION_FORCED" in entry.get("error", "") for entry in logs)
     assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 2
 
 
