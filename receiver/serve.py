@@ -56,7 +56,9 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
         configure_logging(self.settings)
         app = create_app(self.settings)
         found = services_of(app)
-        Scheduler(found.store, found.publisher.publish_jobs).start()
+        Scheduler(found.store, found.publisher.publish_jobs,
+                  republish_after=self.settings.republish_after_seconds,
+                  metrics=found.metrics).start()
         return app
 
 

@@ -5,8 +5,11 @@ Answers (DESIGN invariant 1; Distribution retries anything but 2xx/3xx forever):
 - 404 unknown source; 401 missing or wrong secret (``Authorization: Bearer <secret>``
   or the bare secret, as Distribution's ``headers`` or Harbor's ``auth_header`` send
   it); 413 body over ``max_body_bytes``; 400 a body that is not JSON;
-- 503 (with ``Retry-After``) when the store or RabbitMQ can't take the jobs: the
-  registry sends the event again, and no job is left pending;
+- 503 (with ``Retry-After`` and a ``reason``: ``blocked``, ``unreachable``,
+  ``timeout``, ``store_busy``) when the store or RabbitMQ can't take the jobs
+  within ``webhook_deadline_seconds``, or RabbitMQ is known to be blocked (then
+  before anything is recorded): the registry sends the event again, so the jobs
+  recorded for the request are deleted (failed, if even that fails);
 - otherwise ``{"jobs": [ids], "ignored": n, "rejected": [{reason, detail}]}``:
   202 when jobs were recorded and confirmed by RabbitMQ, 200 when nothing was to
   be done. Events crossdock won't act on (bad names, unknown kinds) are answered
@@ -14,7 +17,8 @@ Answers (DESIGN invariant 1; Distribution retries anything but 2xx/3xx forever):
 
 Metrics: ``received`` counts every event of every delivery (a retried delivery
 again); ``accepted``, ``ignored{reason}``, ``rejected{reason}`` and ``jobs{action}``
-count only what was answered 2xx, so a 503 and its retry count once.
+count only what was answered 2xx, so a 503 and its retry count once;
+``webhooks_unavailable{reason}`` counts the 503s.
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 from receiver.app import Services, services
 from receiver.auth import bearer_matches
 from receiver.echoes import EchoOrigins
-from receiver.errors import error_response
+from receiver.errors import unavailable_reason, unavailable_response
 from receiver.intake import Plan, plan_jobs
 from receiver.notifications import Notification, NotJSONError, parse_notification
 from shared.broker import BrokerError
-from shared.dispatch import dispatch
-from shared.errors import CrossdockError
+from shared.deadline import Deadline
+from shared.dispatch import OnFailure, dispatch
+from shared.errors import CrossdockError, TransientError
 from shared.store import JobRecord, RecordNotFoundError, SourceRecord
 
 blueprint = Blueprint("webhooks", __name__)
@@ -43,7 +48,11 @@ log = structlog.get_logger("crossdock.receiver")
 @blueprint.post("/webhooks/<source_name>")
 def receive(source_name: str) -> Response:
     found = services()
-    source = _authenticated_source(found, source_name)
+    deadline = Deadline.after(found.settings.webhook_deadline_seconds)
+    try:
+        source = _authenticated_source(found, source_name)
+    except TransientError as exc:
+        return _unavailable(found, None, unavailable_reason(exc), exc)
     structlog.contextvars.bind_contextvars(source=source.name)
     body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
     try:
@@ -51,14 +60,17 @@ def receive(source_name: str) -> Response:
     except NotJSONError as exc:
         raise BadRequest(str(exc)) from None
     found.metrics.received.labels(source.name).inc(notification.received)
+    if found.publisher.blocked:
+        return _unavailable(found, notification, "blocked",
+                            "RabbitMQ is blocking publishes (a resource alarm)")
     try:
         echoes = EchoOrigins(found.store, found.settings.secret_key)
         plan = plan_jobs(found.store, source, notification.events, echoes=echoes,
                          endpoint_lookup=found.endpoints.get)
         jobs = dispatch(found.store, found.publisher.publish_jobs, plan.jobs,
-                        plan.endpoint_names)
+                        plan.endpoint_names, deadline=deadline, on_failure=OnFailure.DISCARD)
     except CrossdockError as exc:
-        return _unavailable(found, notification, exc)
+        return _unavailable(found, notification, unavailable_reason(exc), exc)
     _record(found, source, notification, plan, jobs)
     response = jsonify({
         "jobs": [job.id for job in jobs],
@@ -107,13 +119,15 @@ def _record(found: Services, source: SourceRecord, notification: Notification, p
              status=202 if jobs else 200)
 
 
-def _unavailable(found: Services, notification: Notification, exc: CrossdockError) -> Response:
-    """503: the registry will send the events again. Dispatch marked any recorded job failed."""
-    if isinstance(exc, BrokerError):
+def _unavailable(found: Services, notification: Notification | None, reason: str,
+                 error: CrossdockError | str) -> Response:
+    """503: the registry will send the events again. Dispatch deleted any recorded job."""
+    if isinstance(error, BrokerError):
         found.metrics.publish_failures.inc()
-    details: dict[str, Any] = {"events": notification.received, "error": str(exc)}
-    log.warning("webhook", status=503, format=notification.format, **details)
-    response = error_response(503, "unavailable",
-                              f"could not record or queue the jobs, send again later: {exc}")
-    response.headers["Retry-After"] = "5"
-    return response
+    found.metrics.unavailable.labels(reason).inc()
+    details: dict[str, Any] = {"reason": reason, "error": str(error)}
+    if notification is not None:
+        details.update(events=notification.received, format=notification.format)
+    log.warning("webhook", status=503, **details)
+    return unavailable_response(
+        reason, f"could not record or queue the jobs ({reason}), send again later: {error}")

@@ -46,6 +46,10 @@ class Settings:
     # Store
     database_url: str = "sqlite:///crossdock.db"
     secret_key: str = ""  # Fernet key for passwords at rest
+    # Seconds the receiver waits for the store (SQLite: a writer's turn and the busy
+    # timeout together; PostgreSQL: connect, lock and statement timeouts), then 503:
+    # within a registry's notification timeout (2 s is common). Consumers wait 10 s.
+    store_wait_seconds: float = 1.5
 
     # Broker
     # One URL, or a comma-separated list of a cluster's nodes (tried in a random
@@ -76,6 +80,15 @@ class Settings:
     receiver_threads: int = 8
     admin_token: str = ""
     max_body_bytes: int = 1 * MiB
+    # Seconds a webhook (and an enable, run or retry call) may take, store and publish
+    # confirm included; past it the answer is 503 with Retry-After, and no job is left.
+    webhook_deadline_seconds: float = 2.0
+    # Seconds /readyz may take: it publishes a probe to every RabbitMQ node and takes
+    # a write turn on the store, and answers 503 for what did not answer in time.
+    readyz_deadline_seconds: float = 1.0
+    # A job still pending, never confirmed by RabbitMQ, this many seconds after it was
+    # recorded (a receiver killed in between) is published again by the sweeper.
+    republish_after_seconds: float = 120.0
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings stay immutable)."""
@@ -190,6 +203,12 @@ def _validate(settings: Settings) -> None:
             raise ConfigurationError(f"setting {name} must be at least 1")
     if settings.lease_ttl < 3:
         raise ConfigurationError("setting lease_ttl must be at least 3 seconds")
+    for name in ("webhook_deadline_seconds", "republish_after_seconds",
+                 "readyz_deadline_seconds"):
+        if getattr(settings, name) <= 0:
+            raise ConfigurationError(f"setting {name} must be more than 0 seconds")
+    if settings.store_wait_seconds <= 0:
+        raise ConfigurationError("setting store_wait_seconds must be more than 0 seconds")
     if settings.amqp_connect_timeout <= 0:
         raise ConfigurationError("setting amqp_connect_timeout must be more than 0 seconds")
     try:

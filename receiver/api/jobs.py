@@ -8,15 +8,7 @@ from typing import Any
 import structlog
 from flask import Blueprint, Response
 
-from receiver.api.common import (
-    ID,
-    answer,
-    describe,
-    empty,
-    load_body,
-    load_query,
-    unavailable,
-)
+from receiver.api.common import ID, answer, describe, empty, load_body, load_query
 from receiver.api.job_schemas import (
     JobListSchema,
     job_log_out,
@@ -24,8 +16,11 @@ from receiver.api.job_schemas import (
     job_query,
 )
 from receiver.api.lookup import endpoint_id_of, rule_id_of
+from receiver.api.runs import blocked
 from receiver.app import services
+from receiver.errors import unavailable_reason, unavailable_response
 from shared.broker import BrokerError
+from shared.deadline import Deadline, DeadlineExceededError
 from shared.dispatch import publish_recorded
 from shared.store import JobRecord
 
@@ -85,12 +80,20 @@ def job_log(job_id: int) -> Response:
 @describe("Retry a failed job: back to pending and queued again (409 unless failed)",
           body=empty, response=job_out, errors=(404, 409, 503))
 def retry(job_id: int) -> Response:
+    """Within ``webhook_deadline_seconds``; a blocked broker is refused before the job
+    changes, a failed publish fails the job again with the reason (503 says it)."""
+    found = services()
+    deadline = Deadline.after(found.settings.webhook_deadline_seconds)
     load_body(empty, empty_ok=True)
-    store = services().store
-    job = store.reset_for_retry(job_id)
+    refused = blocked()
+    if refused is not None:
+        return refused
+    job = found.store.reset_for_retry(job_id)
     try:
-        publish_recorded(store, services().publisher.publish_jobs, [job])
-    except BrokerError as exc:  # the job is failed again, with the reason
-        return unavailable(f"job {job_id} could not be queued: {exc}")
+        publish_recorded(found.store, found.publisher.publish_jobs, [job], deadline=deadline)
+    except (BrokerError, DeadlineExceededError) as exc:  # the job is failed again
+        reason = unavailable_reason(exc)
+        log.warning("job not queued", job_id=job_id, reason=reason, error=str(exc))
+        return unavailable_response(reason, f"job {job_id} could not be queued: {exc}")
     log.info("job retried", job_id=job_id)
-    return answer(_dump_one(store.get_job(job_id)))
+    return answer(_dump_one(found.store.get_job(job_id)))

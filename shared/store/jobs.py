@@ -8,9 +8,20 @@ transition refreshes the job's execution in the same transaction (see
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, null, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 
 from shared.errors import CrossdockError
@@ -45,8 +56,9 @@ class JobStore(ExecutionStore):
     def create_jobs(self, specs: Sequence[NewJob]) -> list[JobRecord]:
         """Record pending jobs in one transaction, in the order given.
 
-        The receiver records the jobs first and publishes them afterwards; if the
-        publish fails it calls `mark_publish_failed`. Raises `RecordNotFoundError`
+        The receiver records the jobs first and publishes them afterwards: then
+        `mark_queued`, or if the publish fails `discard_unqueued` (a webhook answered
+        503) or `mark_publish_failed`. Raises `RecordNotFoundError`
         when a spec names a rule, endpoint, source or execution that does not exist.
         """
         if not specs:
@@ -183,10 +195,49 @@ class JobStore(ExecutionStore):
             self._refresh(conn, {row.execution_id for row in rows})
         return sorted(row.id for row in rows)
 
+    def mark_queued(self, job_ids: Iterable[int]) -> None:
+        """RabbitMQ confirmed these jobs' messages: one UPDATE for the batch."""
+        ids = sorted(set(job_ids))
+        if not ids:
+            return
+        with self._write() as conn:
+            conn.execute(update(jobs).where(jobs.c.id.in_(ids)).values(queued_at=self._now()))
+
+    def discard_unqueued(self, job_ids: Iterable[int]) -> list[int]:
+        """Delete recorded jobs whose publish failed, for a webhook answered 503: the
+        registry sends the event again, and a failed job per attempt would only
+        mislead. Only jobs still pending and never queued go (a job a consumer
+        already picked up was published after all). Returns the ids deleted."""
+        ids = sorted(set(job_ids))
+        if not ids:
+            return []
+        with self._write() as conn:
+            rows = conn.execute(
+                delete(jobs)
+                .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.PENDING.value,
+                       jobs.c.queued_at.is_(None))
+                .returning(jobs.c.id, jobs.c.execution_id)
+            ).all()
+            self._refresh(conn, {row.execution_id for row in rows})
+        return sorted(row.id for row in rows)
+
+    def unqueued_jobs(self, recorded_before: datetime, *, limit: int = 500) -> list[JobRecord]:
+        """Pending jobs never confirmed by RabbitMQ and unchanged since before
+        `recorded_before`, oldest first: their publish was lost (the sweeper's list)."""
+        query = (
+            select(jobs)
+            .where(jobs.c.status == JobStatus.PENDING.value, jobs.c.queued_at.is_(None),
+                   jobs.c.updated_at < recorded_before)
+            .order_by(jobs.c.id)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [_job_record(row) for row in conn.execute(query).all()]
+
     def reset_for_retry(self, job_id: int) -> JobRecord:
         """An operator retries a failed job: back to pending (attempts and the last
-        error kept, so the log reads on), with a line in its log. The caller then
-        publishes it again (`shared.dispatch.publish_recorded`).
+        error kept, so the log reads on; no longer queued), with a line in its log. The
+        caller then publishes it again (`shared.dispatch.publish_recorded`).
 
         Raises `ConflictError` when the job is not failed, `RecordNotFoundError`.
         """
@@ -200,7 +251,8 @@ class JobStore(ExecutionStore):
             row = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id)
-                .values(status=JobStatus.PENDING.value, finished_at=None, updated_at=now)
+                .values(status=JobStatus.PENDING.value, finished_at=None, updated_at=now,
+                        queued_at=None)
                 .returning(*jobs.c)
             ).one()
             self._log(conn, job_id, LogLevel.INFO,
@@ -317,5 +369,6 @@ def _job_record(row: Row[Any]) -> JobRecord:
         started_at=row.started_at,
         finished_at=row.finished_at,
         plan=row.plan,
+        queued_at=row.queued_at,
     )
 

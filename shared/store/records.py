@@ -140,6 +140,7 @@ class JobRecord:
     started_at: datetime | None  # the first attempt
     finished_at: datetime | None
     plan: dict[str, Any] | None = None  # recorded before a destructive step (see schema)
+    queued_at: datetime | None = None  # RabbitMQ confirmed its message (None: not yet)
 
 
 @dataclass(frozen=True)

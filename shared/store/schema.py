@@ -198,6 +198,9 @@ jobs = Table(
     # that every retry finishes it (a tag delete on Distribution 2.8: the digest and
     # the sibling tags to put back).
     Column("plan", JsonList, nullable=True),
+    # When RabbitMQ confirmed the job's message (None: not yet). A pending job without
+    # one long after it was recorded lost its publish: the sweeper sends it again.
+    Column("queued_at", UTCDateTime(), nullable=True),
     _one_of("action", JobAction),
     _one_of("status", JobStatus),
     Index(None, "execution_id", "status"),

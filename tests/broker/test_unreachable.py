@@ -114,9 +114,9 @@ def test_enabling_a_rule_answers_without_a_500_and_fails_its_sync_job(
     response, took = timed(lambda: app.test_client().post(
         f"/api/v1/rules/{rule.name}/enable", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}))
 
-    # Documented: the rule is enabled, the answer carries a warning, the job is failed.
-    assert response.status_code == 200, response.get_json()
-    assert "could not be queued" in response.get_json()["warning"]
+    # Documented: 503 with the reason; the rule is enabled and its sync job failed
+    assert response.status_code == 503, response.get_json()
+    assert response.get_json()["error"]["reason"] in ("timeout", "unreachable")
     assert took < QUICK
     [job] = records.all_jobs()
     assert job.status is JobStatus.FAILED and "could not queue" in (job.error or "")

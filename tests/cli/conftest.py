@@ -27,25 +27,13 @@ from werkzeug.serving import make_server
 
 import cli.main
 from receiver.app import create_app
-from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import Store, generate_secret_key, open_store
+from tests.support.publishers import RecordingPublisher
 from tests.support.settings import AMQP_URL, delete_endpoint_queues
 
 ADMIN_TOKEN = "cli-test-admin-token-0123456789"
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
-
-
-class TrackingPublisher(Publisher):
-    """A `Publisher` that remembers the endpoints it declared queues for."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, name="test-cli")
-        self.endpoints: set[str] = set()
-
-    def ensure_endpoint(self, endpoint: str) -> None:
-        self.endpoints.add(endpoint)
-        super().ensure_endpoint(endpoint)
 
 
 @dataclass(frozen=True)
@@ -73,7 +61,7 @@ def live_api(tmp_path: Path) -> Iterator[LiveApi]:
     log_file = (tmp_path / "receiver.log").open("w", encoding="utf-8")
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(log_file))
     store = open_store(settings)
-    publisher = TrackingPublisher(settings)
+    publisher = RecordingPublisher(settings, name="test-cli")
     app = create_app(settings, store=store, publisher=publisher)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

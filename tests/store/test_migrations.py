@@ -30,6 +30,7 @@ from sqlalchemy import Engine, insert, inspect, text
 import cli.main
 from shared.store import (
     JobStatus,
+    NewJob,
     StoreError,
     StoreUnavailableError,
     current_revision,
@@ -356,3 +357,40 @@ def test_a_database_with_only_some_old_tables_is_refused(
 def test_an_unreachable_database_is_unavailable() -> None:
     with pytest.raises(StoreUnavailableError):
         open_store("postgresql://postgres@127.0.0.1:1/nothing", generate_secret_key())
+
+
+def test_a_store_at_0002_gets_queued_at_in_place(
+    new_database: NewDatabase, engines: Callable[[str], Engine]
+) -> None:
+    # Given a store at revision 0002 with a job waiting in the queue,
+    url = new_database()
+    engine = engines(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0002")
+    key = generate_secret_key()
+    with open_store(url, key, create_tables=False) as old:  # tables 0003 leaves alone
+        source = old.create_source(name="s", kind="distribution", url="http://s.example")
+        endpoint = old.create_endpoint(name="e", kind="registry", url="http://e.example")
+        rule = old.create_rule(name="r", source_id=source.id, endpoint_id=endpoint.id,
+                               project="lib")
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO jobs (rule_id, endpoint_id, source_id, repository, tag, action,"
+            " status, attempts, created_at, updated_at) VALUES (:r, :e, :s, 'lib/app', 'v1',"
+            " 'replicate', 'pending', 0, :t, :t)"),
+            {"r": rule.id, "e": endpoint.id, "s": source.id, "t": WHEN})
+
+    # when a crossdock with 0003 opens it,
+    with open_store(url, key) as store:
+        # then the job is kept and counted as queued (no sweeper flood after an upgrade),
+        [job] = store.list_jobs()
+        assert (job.repository, job.status, job.queued_at) == ("lib/app", "pending", WHEN)
+        assert store.unqueued_jobs(datetime(2999, 1, 1, tzinfo=UTC)) == []
+        # and new jobs are recorded unqueued, then marked.
+        [new] = store.create_jobs([NewJob(rule_id=job.rule_id, endpoint_id=job.endpoint_id,
+                                          source_id=job.source_id, repository="lib/app",
+                                          tag="v2", action="replicate")])
+        assert new.queued_at is None
+        store.mark_queued([new.id])
+        assert store.get_job(new.id).queued_at is not None
+        assert current_revision(store._engine) == head_revision() == "0003"

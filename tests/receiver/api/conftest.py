@@ -21,26 +21,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from receiver.app import create_app
-from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import Store, generate_secret_key, open_store
 from tests.support.harbor_fixtures import harbor  # noqa: F401 - the Harbor fake, for test_ping
+from tests.support.publishers import RecordingPublisher
 from tests.support.settings import delete_endpoint_queues
 
 AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 ADMIN_TOKEN = "api-test-admin-token-0123456789"
-
-
-class RecordingPublisher(Publisher):
-    """A `Publisher` that remembers the endpoints it declared queues for."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, name="test-api")
-        self.endpoints: set[str] = set()
-
-    def ensure_endpoint(self, endpoint: str) -> None:
-        self.endpoints.add(endpoint)
-        super().ensure_endpoint(endpoint)
 
 
 @pytest.fixture
@@ -65,7 +53,7 @@ def store(settings: Settings) -> Iterator[Store]:
 def publisher(settings: Settings, store: Store) -> Iterator[RecordingPublisher]:
     """Deletes, at teardown, the queues of the endpoints it published to and of those
     in the store (a redrive declares them too)."""
-    recording = RecordingPublisher(settings)
+    recording = RecordingPublisher(settings, name="test-api")
     yield recording
     recording.close()
     endpoints = recording.endpoints | {endpoint.name for endpoint in store.list_endpoints()}
