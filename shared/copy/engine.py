@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
-from shared.errors import RegistryRejectedError
+from shared.errors import NotFoundError, RegistryRejectedError
 from shared.registry import Manifest, RegistryClient
 from shared.registry.manifests import is_digest
 
@@ -211,14 +211,15 @@ class CopyEngine:
         has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
         by_digest, by_tag = find_referrers(source, source_repository, subject)
         results = []
-        for digest in by_digest:
-            results.append(self.copy(source, source_repository, digest, destination,
-                                     destination_repository, on_event=emit, options=opts,
-                                     checkpoint=checkpoint, _depth=depth + 1))
-        for tag in by_tag:
-            results.append(self.copy(source, source_repository, tag, destination,
-                                     destination_repository, on_event=emit, options=opts,
-                                     checkpoint=checkpoint, _depth=depth + 1))
+        for reference in [*by_digest, *by_tag]:
+            try:
+                results.append(self.copy(source, source_repository, reference, destination,
+                                         destination_repository, on_event=emit, options=opts,
+                                         checkpoint=checkpoint, _depth=depth + 1))
+            except NotFoundError:
+                # Deleted at the source since it was found: its delete event follows.
+                emit(CopyEvent("log", destination_repository, digest=subject,
+                               message=f"referrer {reference} is gone at the source: skipped"))
         return tuple(results)
 
 
@@ -241,7 +242,10 @@ def find_referrers(
     present = [tag for tag in candidates if source.head_manifest(repository, tag) is not None]
     digests: list[str] = []
     if fallback in present:
-        index = source.get_manifest(repository, fallback)
+        try:
+            index = source.get_manifest(repository, fallback)
+        except NotFoundError:  # deleted since the HEAD
+            return [], sorted(tag for tag in present if tag != fallback)
         digests = [child.digest for child in index.children]
     return digests, sorted(present)
 

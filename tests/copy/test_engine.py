@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.copy import engine as engine_module
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.errors import (
     AuthenticationError,
@@ -13,6 +14,7 @@ from shared.errors import (
     UnsupportedOperationError,
 )
 from shared.mediatypes import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from shared.registry import RegistryClient
 from tests.clients import client_for
 from tests.copy.conftest import EventLog
 from tests.support.images import (
@@ -85,6 +87,30 @@ def test_signature_follows_its_image(
     assert state == {"v1": image.digest, cosign_tag(image.digest): signature.digest}
     assert [r.digest for r in result.referrers] == [signature.digest]
     assert client_for(registry2).get_manifest("lib/app", signature.digest).subject is not None
+
+
+def test_a_signature_deleted_at_the_source_during_the_copy_is_skipped(
+    events: EventLog, registry: RegistryServer, registry2: RegistryServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a signature tag found at the source (HEAD) and then deleted before its GET
+    image = push_image(registry.url, "lib/app", "v1")
+
+    def found_then_deleted(source: RegistryClient, repository: str, subject: str
+                           ) -> tuple[list[str], list[str]]:
+        return [], [cosign_tag(subject)]
+
+    monkeypatch.setattr(engine_module, "find_referrers", found_then_deleted)
+
+    # When the image is copied
+    with CopyEngine(CopyOptions(), on_event=events) as engine:
+        result = engine.copy(client_for(registry), "lib/app", "v1", client_for(registry2),
+                             "lib/app")
+
+    # Then the image is there and the vanished signature is a log line, not a failure
+    assert result.status == "copied"
+    assert list_state(registry2.url, "lib/app") == {"v1": image.digest}
+    assert any("is gone at the source: skipped" in line for line in events.lines)
 
 
 def test_referrers_can_be_switched_off(
