@@ -87,9 +87,24 @@ class HTTPRecorder:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def _any(self) -> None:
+            def _body(self) -> bytes:
+                """The whole body, by Content-Length or chunked (on a kept-alive
+                connection, what is left unread would be taken for the next request)."""
+                if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";", 1)[0].strip(), 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass  # trailers
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()  # the CRLF after each chunk
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                return self.rfile.read(length) if length else b""
+
+            def _any(self) -> None:
+                body = self._body()
                 recorder._record(Recorded(self.command, self.path, dict(self.headers), body))
                 target = recorder.redirects.get(self.path)
                 payload = b"" if self.command == "HEAD" else b"{}"
