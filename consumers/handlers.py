@@ -16,7 +16,7 @@ inventory, so that deletes made while it was off are applied when it runs again.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,13 +78,13 @@ class JobHandlers:
         if newer is not None:
             self._metrics.superseded.inc()
             return JobOutcome(JobStatus.SKIPPED, f"superseded by job {newer}")
-        if job.action != JobAction.REPLICATE or job.tag is None:
-            return Ready()
+        if job.action != JobAction.REPLICATE or job.tag is None or job.digest is None:
+            return Ready()  # no event digest to wait for (a sync's job): the run reads it
         src = ctx.source_client
         head = src.head_manifest(job.repository, job.tag)
         tag_digest = head.digest if head else None
         at_source = False
-        if job.digest is not None and tag_digest != job.digest:
+        if tag_digest != job.digest:
             at_source = src.head_manifest(job.repository, job.digest) is not None
         verdict = settle(job.digest, tag_digest, at_source, job.created_at,
                          now or datetime.now(UTC), self._settle_seconds)
@@ -92,7 +92,7 @@ class JobHandlers:
         if verdict == Settle.DEFER:
             self._metrics.deferred.inc()
             return Deferred(f"deferred: {where}, not yet the event's "
-                            f"{short_digest(job.digest or '')}, which the source has; "
+                            f"{short_digest(job.digest)}, which the source has; "
                             "the registry is still writing it")
         if verdict == Settle.SETTLED:
             return Ready(f"settled after {self._settle_seconds:g} s: {where}, not the "
@@ -160,10 +160,7 @@ class JobHandlers:
         src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
         if ctx.endpoint_is_harbor:
             self._harbor_projects.ensure(ctx, dst_repo)
-        options = ctx.copy_options(self._copy_options)
-        if options.override != override:
-            options = CopyOptions(options.blob_workers, options.chunk_size,
-                                  options.copy_referrers, override)
+        options = replace(ctx.copy_options(self._copy_options), override=override)
         try:
             result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
                                      on_event=ctx.on_event, options=options,
