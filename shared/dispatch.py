@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 
 import structlog
 
@@ -117,16 +117,18 @@ def publish_recorded(
 
 def bounded(publish: PublishJobs, deadline: Deadline | None) -> PublishJobs:
     """`publish` with ``deadline=`` bound (the deadline's `work_by`), if it takes one."""
-    if deadline is None:
-        return publish
-    try:
-        parameters = inspect.signature(publish).parameters
-    except (TypeError, ValueError):  # a builtin without a signature
-        return publish
-    if "deadline" not in parameters:
+    if deadline is None or not _takes_deadline(getattr(publish, "__func__", publish)):
         return publish
     bound: PublishJobs = partial(publish, deadline=deadline.work_by)  # type: ignore[call-arg]
     return bound
+
+
+@lru_cache(maxsize=64)  # asked on every webhook: the signature is read once per function
+def _takes_deadline(function: Callable[..., None]) -> bool:
+    try:
+        return "deadline" in inspect.signature(function).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
 
 
 def _give_up(store: Store, ids: list[int], error: CrossdockError, on_failure: OnFailure) -> None:
