@@ -33,6 +33,7 @@ class EchoOrigins:
         self._store = store
         self._secret_key = secret_key
         self._by_job: dict[int, frozenset[int]] = {}
+        self._by_account: dict[tuple[int, str], frozenset[int]] = {}
 
     def back_to_origin(self, source: SourceRecord, event: RegistryEvent) -> frozenset[int]:
         """Endpoint ids that lead back to where crossdock copied `event`'s change from.
@@ -45,7 +46,10 @@ class EchoOrigins:
                 self._by_job[token.job_id] = self._for_job(token.job_id)
             return self._by_job[token.job_id]
         if event.operator:
-            return self._for_harbor_account(source, event.operator)
+            key = (source.id, event.operator)
+            if key not in self._by_account:
+                self._by_account[key] = self._for_harbor_account(source, event.operator)
+            return self._by_account[key]
         return NO_ENDPOINTS
 
     def _for_job(self, job_id: int) -> frozenset[int]:

@@ -81,7 +81,7 @@ def plan_jobs(
             continue
         specs: list[NewJob] = []
         reasons: set[str] = set()
-        back = echoes.back_to_origin(source, event) if echoes is not None else NO_ENDPOINTS
+        back: frozenset[int] | None = None  # asked once a rule wants the event
         for rule in rules:
             reason = rule_skips(rule, event)
             if reason is None:
@@ -89,6 +89,9 @@ def plan_jobs(
                     endpoints[rule.endpoint_id] = (endpoint_lookup or store.get_endpoint)(
                         rule.endpoint_id)
                 endpoint = endpoints[rule.endpoint_id]
+                if back is None:
+                    back = (echoes.back_to_origin(source, event) if echoes is not None
+                            else NO_ENDPOINTS)
                 if endpoint.id in back:
                     reason = "echo"
                     plan.echo_drops += 1
