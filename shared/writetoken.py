@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from shared.errors import ConfigurationError
+from shared.keys import secret_keys
 
 PRODUCT = "crossdock/0.1"  # the product token every crossdock User-Agent starts with
 MAC_HEX_DIGITS = 16
@@ -52,7 +53,7 @@ def user_agent_for(token: WriteToken, secret_key: str) -> str:
 
     Raises `ConfigurationError` when `secret_key` holds no key.
     """
-    keys = _keys(secret_key)
+    keys = secret_keys(secret_key)
     if not keys:
         raise ConfigurationError("CROSSDOCK_SECRET_KEY is not set: write tokens need it")
     return f"{PRODUCT} (+write {token.job_id}.{token.attempt}.{_mac(keys[0], token)})"
@@ -70,13 +71,9 @@ def token_from_user_agent(user_agent: str | None, secret_key: str) -> WriteToken
         return None
     token = WriteToken(int(match[1]), int(match[2]))
     mac = match[3]
-    if any(hmac.compare_digest(_mac(key, token), mac) for key in _keys(secret_key)):
+    if any(hmac.compare_digest(_mac(key, token), mac) for key in secret_keys(secret_key)):
         return token
     return None
-
-
-def _keys(secret_key: str) -> list[str]:
-    return [part.strip() for part in (secret_key or "").split(",") if part.strip()]
 
 
 def _mac(key: str, token: WriteToken) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from shared.errors import ConfigurationError
+from shared.keys import secret_keys
 
 _GENERATE_HINT = "generate one with: crossdock secret-key"
 
@@ -29,7 +30,7 @@ class SecretBox:
     """
 
     def __init__(self, secret_key: str) -> None:
-        keys = [part.strip() for part in (secret_key or "").split(",") if part.strip()]
+        keys = secret_keys(secret_key)
         if not keys:
             raise ConfigurationError(f"CROSSDOCK_SECRET_KEY is not set; {_GENERATE_HINT}")
         fernets: list[Fernet] = []
