@@ -15,6 +15,7 @@ from flask import Blueprint, Response
 
 from receiver.api.common import ID, answer, describe, field_error, load_body
 from receiver.api.link_schemas import LinkListSchema, link_create, link_out, link_patch
+from receiver.api.lookalikes import best_effort
 from receiver.api.lookup import endpoint_named, source_named
 from receiver.api.runs import Names, registry_names
 from receiver.app import services
@@ -61,6 +62,7 @@ def _endpoint(name: str) -> EndpointRecord:
         raise field_error("endpoint", f"No endpoint named {name!r}.") from exc
 
 
+@best_effort
 def _warnings(link: LinkRecord) -> list[str]:
     """What looks wrong with a link: URLs that do not look alike, a Harbor registry
     without the account crossdock writes with, an account on a registry that is not

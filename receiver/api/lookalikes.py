@@ -52,7 +52,7 @@ def _not_linked(source: SourceRecord, endpoint: EndpointRecord, *, links: dict[i
             f"({_link_advice(source.name, endpoint.name)}) {_WHY}")
 
 
-def _best_effort(compute: Callable[P, list[str]]) -> Callable[P, list[str]]:
+def best_effort(compute: Callable[P, list[str]]) -> Callable[P, list[str]]:
     """Warnings are advice: a store failing while they are computed does not fail the
     request, whose change is already recorded."""
 
@@ -72,7 +72,7 @@ def _links() -> dict[int, int]:
     return {link.source_id: link.endpoint_id for link in services().store.list_links()}
 
 
-@_best_effort
+@best_effort
 def source_warnings(source: SourceRecord) -> list[str]:
     """The endpoints that look like `source` without being linked with it."""
     links = _links()
@@ -86,7 +86,7 @@ def source_warnings(source: SourceRecord) -> list[str]:
             for endpoint in found]
 
 
-@_best_effort
+@best_effort
 def endpoint_warnings(endpoint: EndpointRecord) -> list[str]:
     """The sources that look like `endpoint` without being linked with it."""
     links = _links()
@@ -110,7 +110,7 @@ def mirror_each_other(rule: RuleRecord, other: RuleRecord) -> bool:
     return lands_in(rule) == other.project and lands_in(other) == rule.project
 
 
-@_best_effort
+@best_effort
 def rule_warnings(rule: RuleRecord) -> list[str]:
     """The opposite rules of `rule` (mirrored projects, each endpoint linked with or
     looking like the other's source) that are not its pair for lack of links."""
