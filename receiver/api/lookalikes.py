@@ -75,29 +75,31 @@ def _links() -> dict[int, int]:
 @best_effort
 def source_warnings(source: SourceRecord) -> list[str]:
     """The endpoints that look like `source` without being linked with it."""
-    links = _links()
-    found = [endpoint for endpoint in services().store.list_endpoints()
-             if links.get(source.id) != endpoint.id
-             and looks_like_same_registry(source.url, endpoint.url)]
-    for endpoint in found:
-        log.warning("registries look alike but are not linked", source=source.name,
-                    source_url=source.url, endpoint=endpoint.name, endpoint_url=endpoint.url)
-    return [_not_linked(source, endpoint, links=links, endpoint_first=False)
-            for endpoint in found]
+    found = [(source, endpoint) for endpoint in services().store.list_endpoints()]
+    return _unlinked_lookalikes(found, endpoint_first=False)
 
 
 @best_effort
 def endpoint_warnings(endpoint: EndpointRecord) -> list[str]:
     """The sources that look like `endpoint` without being linked with it."""
+    found = [(source, endpoint) for source in services().store.list_sources()]
+    return _unlinked_lookalikes(found, endpoint_first=True)
+
+
+def _unlinked_lookalikes(candidates: list[tuple[SourceRecord, EndpointRecord]], *,
+                         endpoint_first: bool) -> list[str]:
+    """A logged warning for each (source, endpoint) that looks alike and is not linked."""
     links = _links()
-    found = [source for source in services().store.list_sources()
-             if links.get(source.id) != endpoint.id
-             and looks_like_same_registry(source.url, endpoint.url)]
-    for source in found:
+    warnings = []
+    for source, endpoint in candidates:
+        if links.get(source.id) == endpoint.id or not looks_like_same_registry(
+                source.url, endpoint.url):
+            continue
         log.warning("registries look alike but are not linked", source=source.name,
                     source_url=source.url, endpoint=endpoint.name, endpoint_url=endpoint.url)
-    return [_not_linked(source, endpoint, links=links, endpoint_first=True)
-            for source in found]
+        warnings.append(_not_linked(source, endpoint, links=links,
+                                    endpoint_first=endpoint_first))
+    return warnings
 
 
 def lands_in(rule: RuleRecord) -> str:
