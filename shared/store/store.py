@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 
 from sqlalchemy import Engine, text
@@ -10,6 +11,7 @@ from shared.settings import Settings
 from shared.store.base import Clock, utc_now
 from shared.store.coordination import CoordinationStore
 from shared.store.engine import DEFAULT_WAIT_SECONDS, make_engine
+from shared.store.errors import StoreUnavailableError
 from shared.store.inventory import InventoryStore
 from shared.store.jobs import JobStore
 from shared.store.links import LinkStore
@@ -112,6 +114,21 @@ def _upgrade(engine: Engine, url: str) -> None:
     """`upgrade_schema`; on PostgreSQL an upgrade runs on an engine of its own, without
     the statement timeout (a migration may take longer than a store call)."""
     if engine.dialect.name != "postgresql":
-        upgrade_schema(engine)
+        _upgrade_sqlite(engine)
     elif current_revision(engine) != head_revision():
         upgrade_database(url)
+
+
+def _upgrade_sqlite(engine: Engine, attempts: int = 5) -> None:
+    """`upgrade_schema` on SQLite, tried again a few times when the file is busy:
+    processes that start at once on a new file can get SQLITE_BUSY that SQLite does
+    not wait out (the first switch to WAL mode while another one creates the schema).
+    Raises `StoreUnavailableError` when it stays busy."""
+    for attempt in range(1, attempts + 1):
+        try:
+            upgrade_schema(engine)
+            return
+        except StoreUnavailableError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.1 * attempt)
