@@ -21,7 +21,7 @@ services:
 test: venv services
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	CROSSDOCK_TEST_REQUIRE_SERVICES=1 $(BIN)/pytest
 
 lint: venv
 	$(BIN)/ruff check .

@@ -9,6 +9,7 @@ tries), but never after the connection was blocked: a new one would block too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
@@ -29,11 +30,20 @@ from shared.broker.connection import (
     translate,
     watch_blocking,
 )
-from shared.broker.errors import BrokerBlockedError, BrokerError, BrokerUnavailableError
+from shared.broker.errors import (
+    BrokerBlockedError,
+    BrokerError,
+    BrokerUnavailableError,
+    PublishRejectedError,
+)
 from shared.settings import Settings
 
 log = structlog.get_logger(__name__)
 
+# A nacked publish is sent again on a new channel this many times at most, pausing
+# the lane's backoff (doubling, at most NACK_PAUSE_CAP seconds), within its deadline.
+NACK_RETRIES = 5
+NACK_PAUSE_CAP = 1.0
 BLOCKED_MESSAGE = ("RabbitMQ blocks publishing (a memory or disk alarm); nothing is "
                    "published until the alarm clears")
 
@@ -152,11 +162,25 @@ class Lane:
             self.current, self.busy_since = None, None
 
     def _attempt(self, request: Request) -> None:
-        for attempt in range(1, self._attempts + 1):
+        attempt = nacks = 0
+        while True:
+            attempt += 1
             channel = self._open()  # no node takes a connection: raised at once
             try:
                 request.operation(channel)
                 return
+            except PublishRejectedError as exc:
+                nacks += 1
+                if exc.unroutable or nacks > NACK_RETRIES or request.given_up():
+                    raise
+                # A channel whose first publish to a quorum queue came while the queue
+                # had no leader (an election, 0.1-0.3 s after its leader's node died)
+                # is nacked for good by RabbitMQ 3.10; a new channel is not.
+                self._new_channel()
+                log.warning("RabbitMQ nacked a publish, publishing again on a new channel",
+                            queue=exc.queue)
+                time.sleep(min(NACK_PAUSE_CAP, self._backoff * 2 ** (nacks - 1)))
+                attempt -= 1  # the connection is fine: not a connection attempt
             except BrokerUnavailableError as exc:
                 blocked = self.blocked
                 self._drop(lost=True)
@@ -170,12 +194,15 @@ class Lane:
                 time.sleep(self._backoff * 2 ** (attempt - 1))
 
     def _open(self) -> Any:
-        if self._channel is not None and self._channel.is_open and self._connection.is_open:
+        """The publishing channel: the current one, or a new one on the current
+        connection, or a new connection."""
+        if self._connection is None or not self._connection.is_open:
+            self._drop(lost=False)
+            self._connection, self.url = open_connection(self._settings, self._name)
+            watch_blocking(self._connection, self._on_blocked, self._on_unblocked)
+            self._events.lane_connected(self, True)
+        elif self._channel is not None and self._channel.is_open:
             return self._channel
-        self._drop(lost=False)
-        self._connection, self.url = open_connection(self._settings, self._name)
-        watch_blocking(self._connection, self._on_blocked, self._on_unblocked)
-        self._events.lane_connected(self, True)
         try:
             channel = self._connection.channel()
             channel.confirm_delivery()
@@ -184,6 +211,13 @@ class Lane:
             raise translate(exc, "opening a publishing channel") from exc
         self._channel = channel
         return channel
+
+    def _new_channel(self) -> None:
+        """Close the channel; the next `_open` opens a new one on the same connection."""
+        channel, self._channel = self._channel, None
+        if channel is not None:
+            with contextlib.suppress(*PIKA_ERRORS):
+                channel.close()
 
     def _on_blocked(self) -> None:
         self.blocked = True

@@ -29,6 +29,7 @@ import pika.exceptions
 import structlog
 
 from shared.broker.connection import (
+    PIKA_ERRORS,
     close_quietly,
     node_failed,
     nodes_of,
@@ -335,10 +336,21 @@ class Worker:
         try:
             publish_confirmed(self._confirm_channel, message)
         except PublishRejectedError as exc:
-            if not exc.unroutable:
-                raise
-            declare_topology(self._channel.connection, self._settings, delivery.endpoint)
+            if exc.unroutable:
+                declare_topology(self._channel.connection, self._settings, delivery.endpoint)
+            else:  # nacked: this channel may be nacked for good (see the publisher's lane)
+                log.warning("RabbitMQ nacked a publish, publishing again on a new channel",
+                            queue=target)
+                self._renew_confirm_channel()
             publish_confirmed(self._confirm_channel, message)
+
+    def _renew_confirm_channel(self) -> None:
+        old = self._confirm_channel
+        with pika_errors("opening a publishing channel"):
+            self._confirm_channel = self._channel.connection.channel()
+            self._confirm_channel.confirm_delivery()
+        with contextlib.suppress(*PIKA_ERRORS):
+            old.close()
 
     def _drain(self, connection: Any) -> None:
         """Stop consuming, let in-flight handlers finish, requeue what is left."""

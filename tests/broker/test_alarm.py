@@ -29,13 +29,10 @@ from tests.support.rabbit_node import RabbitNode
 from tests.support.settings import pipeline_settings
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
-    started = RabbitNode(tmp_path_factory.mktemp("rabbit")).start()
-    try:
-        yield started.wait()
-    finally:
-        started.stop()
+@pytest.fixture
+def node(rabbit_node: RabbitNode) -> RabbitNode:
+    """The session's private node (shared with the other single-node fault tests)."""
+    return rabbit_node
 
 
 @pytest.fixture

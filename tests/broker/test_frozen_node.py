@@ -5,7 +5,6 @@ resumes. On a private node: the shared broker is never frozen."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from structlog.testing import capture_logs
@@ -18,13 +17,10 @@ from tests.support.rabbit_node import RabbitNode
 LOST = "broker connection lost, reconnecting"
 
 
-@pytest.fixture(scope="module")
-def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitNode]:
-    started = RabbitNode(tmp_path_factory.mktemp("rabbit")).start()
-    try:
-        yield started.wait()
-    finally:
-        started.stop()
+@pytest.fixture
+def node(rabbit_node: RabbitNode) -> RabbitNode:
+    """The session's private node (shared with the other single-node fault tests)."""
+    return rabbit_node
 
 
 def publish(settings: Settings, job: object) -> None:
