@@ -31,6 +31,7 @@ from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from receiver.app import Services, services
 from receiver.auth import bearer_matches
+from receiver.bodies import read_body
 from receiver.echoes import EchoOrigins
 from receiver.errors import unavailable_reason, unavailable_response
 from receiver.intake import Plan, plan_jobs
@@ -54,7 +55,7 @@ def receive(source_name: str) -> Response:
     except TransientError as exc:
         return _unavailable(found, None, unavailable_reason(exc), exc)
     structlog.contextvars.bind_contextvars(source=source.name)
-    body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    body = read_body()  # 413 past max_body_bytes, chunked or not
     try:
         notification = parse_notification(body, request.content_type)
     except NotJSONError as exc:
