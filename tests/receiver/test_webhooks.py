@@ -157,6 +157,24 @@ def test_every_rule_of_the_project_gets_its_job(
     assert len(queued(settings, near)) == len(queued(settings, far)) == 1
 
 
+def test_a_harbor_resource_whose_tag_holds_a_colon_and_no_digest_makes_no_job(
+    client: FlaskClient, records: Records
+) -> None:
+    source = records.source(kind="harbor")
+    records.rule(source, records.endpoint())
+    body = {"type": "PUSH_ARTIFACT", "occur_at": 1755758290, "operator": "admin",
+            "event_data": {"resources": [{"tag": "v1:2", "resource_url": "h.example/lib/app"}],
+                           "repository": {"repo_full_name": "lib/app", "namespace": "lib"}}}
+
+    response = post(client, source.name, body=json.dumps(body).encode(),
+                    content_type="application/json")
+
+    assert response.status_code == 200
+    assert body_of(response) == {"jobs": [], "ignored": 0, "rejected": [
+        {"reason": "invalid_tag", "detail": "lib/app:v1:2"}]}
+    assert records.all_jobs() == []
+
+
 # -- nothing to do: 200 -----------------------------------------------------------------------
 
 
