@@ -6,8 +6,8 @@ any run at all, ``?`` one character but ``/``, ``{a,b}`` either alternative
 
 A backtracking regex engine takes exponential time on ``*-*-*-*-*-*-*-*-*-rc``
 against ``1-1-1-…x``, and the name comes from whoever can push. So a pattern
-becomes a small automaton (one state per character of the pattern, one per
-brace group, one for the end) and a name is read once, keeping the set of
+becomes a small automaton (at most one state per character of the pattern,
+plus one for the end) and a name is read once, keeping the set of
 states it may be in: at most ``len(name) * len(pattern)`` steps. Brace groups
 add their alternatives side by side instead of multiplying them.
 """
@@ -38,7 +38,7 @@ class _State:
 
 
 _Item = str | tuple[tuple[str, ...], ...]  # a piece, or a brace group's alternatives
-_WILDCARDS = ("**", "*", "?")
+_WILDCARDS = {"**": _Kind.ANY_RUN, "*": _Kind.RUN, "?": _Kind.ONE}  # "**" before "*"
 
 
 @dataclass(frozen=True)
@@ -148,12 +148,9 @@ def _build(items: list[_Item] | tuple[str, ...], follow: int, states: list[_Stat
         if isinstance(item, tuple):
             branches = tuple(_build(alternative, follow, states) for alternative in item)
             states.append(_State(_Kind.SPLIT, branches=branches))
-        elif item in _SPECIAL:
-            states.append(_State(_SPECIAL[item], follow))
+        elif item in _WILDCARDS:
+            states.append(_State(_WILDCARDS[item], follow))
         else:
             states.append(_State(_Kind.CHAR, follow, char=item))
         follow = len(states) - 1
     return follow
-
-
-_SPECIAL = {"**": _Kind.ANY_RUN, "*": _Kind.RUN, "?": _Kind.ONE}
