@@ -19,12 +19,16 @@ the endpoint's copy of the artifact, and with it every endpoint tag on that dige
 the tag job removes the named tag at the endpoint even where it points at another
 digest (an endpoint that lagged behind). Both re-check the source before deleting
 (invariant 2), so either order converges and a re-push in between is kept.
+
+A rule deleted between the plan and the recording of its jobs gets none
+(`Plan.keep_recorded`): its events are then accounted for as if they had come
+after the delete, ``no_rule`` when no other rule had a say.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from receiver.echoes import NO_ENDPOINTS, EchoOrigins
@@ -33,6 +37,7 @@ from shared.filters import from_rule, passes
 from shared.store import (
     EndpointRecord,
     JobAction,
+    JobRecord,
     NewJob,
     RuleRecord,
     SourceRecord,
@@ -49,6 +54,25 @@ class Plan:
     ignored: Counter[str] = field(default_factory=Counter)  # reason -> events
     echo_drops: int = 0  # (event, rule) pairs dropped as crossdock's own writes
     endpoint_names: dict[int, str] = field(default_factory=dict)
+    # Per accepted event: the rules that gave it jobs, and why the others did not.
+    wanted_by: list[tuple[frozenset[int], frozenset[str]]] = field(default_factory=list)
+
+    def keep_recorded(self, recorded: Iterable[JobRecord]) -> None:
+        """Account for the jobs the store recorded: a rule that got none was deleted
+        since the plan, so an event no remaining rule wanted is ignored for the
+        reasons the other rules gave (``no_rule`` when there were none)."""
+        kept = {job.rule_id for job in recorded}
+        if kept.issuperset(job.rule_id for job in self.jobs):
+            return
+        self.jobs = [job for job in self.jobs if job.rule_id in kept]
+        still_wanted = []
+        for rule_ids, reasons in self.wanted_by:
+            if rule_ids & kept:
+                still_wanted.append((rule_ids & kept, reasons))
+            else:
+                self.ignored[_main_reason(set(reasons))] += 1
+        self.wanted_by = still_wanted
+        self.accepted = len(still_wanted)
 
 
 def plan_jobs(
@@ -104,6 +128,7 @@ def plan_jobs(
             plan.ignored[_main_reason(reasons)] += 1
             continue
         plan.accepted += 1
+        plan.wanted_by.append((frozenset(spec.rule_id for spec in specs), frozenset(reasons)))
         for spec in specs:
             if spec not in seen:
                 seen.add(spec)

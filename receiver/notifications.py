@@ -10,7 +10,8 @@ Three body shapes are understood (protocols.md §9.2-9.3 and §11.1):
 - Harbor's Default format (``application/json``, ``PUSH_ARTIFACT`` /
   ``DELETE_ARTIFACT``) and its CloudEvents format (``application/cloudevents+json``,
   ``harbor.artifact.pushed`` / ``…deleted``). Harbor puts the digest in
-  ``resources[0].tag`` when the artifact has no tag; a tag never holds ``:``.
+  ``resources[0].tag`` when the artifact has no tag; any other tag holding ``:``
+  is rejected like every bad reference.
 
 Only the repository, tag and digest are taken from a payload, each checked against
 the OCI grammar (DESIGN invariant 9): URLs and hosts in it are never used. Who
@@ -305,7 +306,7 @@ def _harbor(
     repository = data["repository"]["repo_full_name"]
     for resource in data["resources"]:
         tag, digest = resource["tag"], resource["digest"]
-        if tag is not None and ":" in tag:  # tags can't hold ':': the artifact has no tag
+        if tag is not None and is_valid_digest(tag):  # an artifact without a tag
             tag, digest = None, digest or tag
         yield checked_event(action, repository, tag, digest, event_id=event_id,
                             operator=operator)

@@ -13,7 +13,8 @@ Answers (DESIGN invariant 1; Distribution retries anything but 2xx/3xx forever):
 - otherwise ``{"jobs": [ids], "ignored": n, "rejected": [{reason, detail}]}``:
   202 when jobs were recorded and confirmed by RabbitMQ, 200 when nothing was to
   be done. Events crossdock won't act on (bad names, unknown kinds) are answered
-  2xx too, each logged and counted as rejected.
+  2xx too, each logged and counted as rejected. A rule deleted while its event is
+  in flight gets no job: the event is ignored (``no_rule``), not answered 503.
 
 Metrics: ``received`` counts every event of every delivery (a retried delivery
 again); ``accepted``, ``ignored{reason}``, ``rejected{reason}`` and ``jobs{action}``
@@ -31,6 +32,7 @@ from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from receiver.app import Services, services
 from receiver.auth import bearer_matches
+from receiver.bodies import read_body
 from receiver.echoes import EchoOrigins
 from receiver.errors import unavailable_reason, unavailable_response
 from receiver.intake import Plan, plan_jobs
@@ -54,7 +56,7 @@ def receive(source_name: str) -> Response:
     except TransientError as exc:
         return _unavailable(found, None, unavailable_reason(exc), exc)
     structlog.contextvars.bind_contextvars(source=source.name)
-    body = request.get_data(cache=False)  # 413 past MAX_CONTENT_LENGTH
+    body = read_body()  # 413 past max_body_bytes, chunked or not
     try:
         notification = parse_notification(body, request.content_type)
     except NotJSONError as exc:
@@ -68,9 +70,11 @@ def receive(source_name: str) -> Response:
         plan = plan_jobs(found.store, source, notification.events, echoes=echoes,
                          endpoint_lookup=found.endpoints.get)
         jobs = dispatch(found.store, found.publisher.publish_jobs, plan.jobs,
-                        plan.endpoint_names, deadline=deadline, on_failure=OnFailure.DISCARD)
+                        plan.endpoint_names, deadline=deadline, on_failure=OnFailure.DISCARD,
+                        skip_deleted_rules=True)
     except CrossdockError as exc:
         return _unavailable(found, notification, unavailable_reason(exc), exc)
+    plan.keep_recorded(jobs)  # a rule deleted meanwhile got no job
     _record(found, source, notification, plan, jobs)
     response = jsonify({
         "jobs": [job.id for job in jobs],

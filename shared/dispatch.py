@@ -67,8 +67,12 @@ def dispatch(
     *,
     deadline: Deadline | None = None,
     on_failure: OnFailure = OnFailure.FAIL,
+    skip_deleted_rules: bool = False,
 ) -> list[JobRecord]:
     """Record `specs` as jobs and publish one message per job.
+
+    `skip_deleted_rules`: record nothing for the specs of rules deleted meanwhile
+    (see `Store.create_jobs`); the jobs returned tell which were recorded.
 
     Raises the publisher's error or `DeadlineExceededError` (after `on_failure`), or
     the store's.
@@ -77,7 +81,9 @@ def dispatch(
         return []
     if deadline is not None:
         deadline.check("recording the jobs")
-    jobs = store.create_jobs(specs)
+    jobs = store.create_jobs(specs, skip_deleted_rules=skip_deleted_rules)
+    if not jobs:
+        return []
     publish_recorded(store, publish, jobs, endpoint_names, deadline=deadline,
                      on_failure=on_failure)
     return jobs

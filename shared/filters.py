@@ -6,17 +6,20 @@ alternative (alternatives may hold globs, not nested braces). A repository
 filter is matched against the full repository name (``library/**`` matches
 everything under ``library``), a tag filter against the tag. A rule keeps a
 name when every ``matches`` filter matches it and no ``excludes`` filter does.
+Names come from whoever can push, so matching takes time linear in the name
+whatever the pattern (`shared.globs`), never a backtracking regex.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+from shared import globs
 from shared.errors import ConfigurationError
+from shared.globs import Glob
 from shared.kinds import FilterDecision
 
 
@@ -44,44 +47,34 @@ def from_rule(filters: Iterable[StoredFilter]) -> list[NameFilter]:
             for f in filters]
 
 
-@lru_cache(maxsize=512)
-def compile_glob(pattern: str) -> re.Pattern[str]:
-    """Translate a glob into an anchored regular expression.
+#: Most brace-free globs one new filter may stand for (the product of its brace
+#: groups' alternatives). Matching does not multiply them (`shared.globs`); the
+#: cap keeps a filter something a person can read. Rules stored with more keep
+#: matching; a change to that filter list must come under it.
+MAX_BRACE_ALTERNATIVES = 64
 
-    Raises `ConfigurationError` for an unbalanced brace.
+
+@lru_cache(maxsize=512)
+def compile_glob(pattern: str) -> Glob:
+    """The compiled glob (cached: every event matches the same few patterns).
+
+    Raises `ConfigurationError` for nested or unbalanced braces.
     """
-    out: list[str] = []
-    i, in_brace = 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "*":
-            if pattern.startswith("**", i):
-                out.append(".*")
-                i += 2
-                continue
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "{":
-            if in_brace:
-                raise ConfigurationError(f"filter {pattern!r}: nested braces are not supported")
-            in_brace = True
-            out.append("(?:")
-        elif char == "}" and in_brace:
-            in_brace = False
-            out.append(")")
-        elif char == "," and in_brace:
-            out.append("|")
-        else:
-            out.append(re.escape(char))
-        i += 1
-    if in_brace:
-        raise ConfigurationError(f"filter {pattern!r}: unbalanced brace")
-    return re.compile("".join(out) + r"\Z")
+    return globs.compile_glob(pattern)
+
+
+def check_new_pattern(pattern: str) -> None:
+    """Raise `ConfigurationError` unless `pattern` may be saved in a rule's filters."""
+    alternatives = compile_glob(pattern).alternatives
+    if alternatives > MAX_BRACE_ALTERNATIVES:
+        raise ConfigurationError(
+            f"filter {pattern!r}: its braces spell out {alternatives} alternatives, "
+            f"more than {MAX_BRACE_ALTERNATIVES}; split it into several filters")
 
 
 def glob_matches(pattern: str, name: str) -> bool:
-    return compile_glob(pattern).match(name) is not None
+    """True when the whole of `name` matches `pattern`, in time linear in `name`."""
+    return compile_glob(pattern).matches(name)
 
 
 def passes(filters: Iterable[NameFilter], name: str) -> bool:

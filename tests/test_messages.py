@@ -86,6 +86,8 @@ def test_a_sync_job_needs_neither_tag_nor_digest() -> None:
         payload(repository="../etc/passwd"),
         payload(tag="-bad"),
         payload(digest="sha256:short"),
+        payload(digest="v1:2"),
+        payload(digest="blake3:" + "a" * 64),
         payload(created_at="yesterday"),
         payload(created_at="2025-01-02T03:04:05"),  # no timezone
         payload(tag=None, digest=None),
@@ -116,3 +118,10 @@ def test_a_message_cannot_be_built_with_a_bad_reference() -> None:
         make_job(digest="md5:" + "Z" * 3 + "/")
     with pytest.raises(ValueError, match="timezone"):
         make_job(created_at=datetime(2025, 1, 1))
+
+
+@pytest.mark.parametrize("digest", ["v1:2", "md5:" + "a" * 32, "sha384:" + "a" * 96])
+def test_a_message_names_only_digests_crossdock_can_verify(digest: str) -> None:
+    with pytest.raises(InvalidReferenceError, match="invalid digest"):
+        make_job(digest=digest)
+    assert make_job(digest="sha512:" + "e" * 128).digest == "sha512:" + "e" * 128

@@ -19,6 +19,8 @@ DIGEST = "sha256:" + "a" * 64
          ImageReference("https://reg.example", "lib/app", None, DIGEST)),
         ("reg.example:5000/a/b/c", ImageReference("https://reg.example:5000", "a/b/c", "latest")),
         ("http://h/lib/app:v1@" + DIGEST, ImageReference("http://h", "lib/app", "v1", DIGEST)),
+        ("http://h/lib/app@sha512:" + "b" * 128,
+         ImageReference("http://h", "lib/app", None, "sha512:" + "b" * 128)),
     ],
 )
 def test_parse_image_reference(text: str, expected: ImageReference) -> None:
@@ -36,6 +38,7 @@ def test_reference_prefers_the_digest() -> None:
         ("http://h/Lib/app:v1", "not a valid repository"),
         ("http://h/lib/app:-bad", "not a valid tag"),
         ("http://h/lib/app@sha256:xyz", "not a valid digest"),
+        ("http://h/lib/app@md5:" + "a" * 32, "not a valid digest"),  # can't be verified
         ("ftp://h/lib/app", "http or https"),
         ("http://h/", "no repository"),
         ("http:///lib/app", "no registry host"),

@@ -12,6 +12,7 @@ from flask import Response, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from receiver.api.fields import ApiSchema
+from receiver.bodies import read_body
 from receiver.errors import error_response
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,7 +38,7 @@ def load_body(schema: Schema, *, partial: bool = False, empty_ok: bool = False) 
     errors) for a body that is not a JSON object or breaks the schema; an empty
     body counts as ``{}`` when `empty_ok`.
     """
-    raw = request.get_data(cache=True)
+    raw = read_body(cache=True)
     if not raw.strip() and empty_ok:
         data: Any = {}
     else:

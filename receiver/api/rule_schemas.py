@@ -18,7 +18,7 @@ from receiver.api.fields import (
 )
 from receiver.api.schemas import EndpointCreateSchema, endpoint_create
 from shared.errors import ConfigurationError
-from shared.filters import compile_glob
+from shared.filters import check_new_pattern
 from shared.store import FilterDecision
 
 _MAX_FILTERS = 50
@@ -26,7 +26,7 @@ _MAX_FILTERS = 50
 
 def _valid_glob(pattern: str) -> None:
     try:
-        compile_glob(pattern)
+        check_new_pattern(pattern)
     except ConfigurationError as exc:
         raise ValidationError(str(exc)) from exc
 

@@ -7,7 +7,6 @@ don't match its digest is caught (and its upload cancelled) while streaming.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from shared.errors import (
     RegistryUnavailableError,
 )
 from shared.registry.auth import repository_scope
+from shared.registry.digests import new_hash
 from shared.registry.transport import Response, Transport, raise_for
 
 READ_SIZE = 1024 * 1024
@@ -116,7 +116,7 @@ def upload_blob(
     Returns ``"monolithic"`` or ``"chunked"``. The session is cancelled on any
     failure. Raises `DigestMismatchError` when the bytes don't match `digest`.
     """
-    reader = _HashingReader(source, progress)
+    reader = _HashingReader(source, progress, digest)
     scopes = (repository_scope(repository, "pull", "push"),)
     location = session.location
     mode = "monolithic" if size <= chunk_size else "chunked"
@@ -165,10 +165,10 @@ def upload_blob(
 class _HashingReader:
     """Pulls chunks from a source iterator and hashes every byte handed out."""
 
-    def __init__(self, source: Iterator[bytes], progress: Progress | None) -> None:
+    def __init__(self, source: Iterator[bytes], progress: Progress | None, digest: str) -> None:
         self._source = source
         self._buffer = memoryview(b"")
-        self._hash = hashlib.sha256()
+        self._hash = new_hash(digest)  # None: an algorithm crossdock does not accept
         self._progress = progress
         self.count = 0
 
@@ -181,7 +181,8 @@ class _HashingReader:
         # Hand out memoryview slices: no copy of the bytes on the way through.
         piece = self._buffer[:limit]
         self._buffer = self._buffer[limit:]
-        self._hash.update(piece)
+        if self._hash is not None:
+            self._hash.update(piece)
         self.count += len(piece)
         if self._progress is not None:
             self._progress(len(piece))
@@ -196,8 +197,10 @@ class _HashingReader:
             return
         if self.count != size:
             raise DigestMismatchError(f"blob {digest}: source sent {self.count} of {size} bytes")
-        actual = "sha256:" + self._hash.hexdigest()
-        if digest.startswith("sha256:") and actual != digest:
+        if self._hash is None:
+            return
+        actual = f"{self._hash.name}:{self._hash.hexdigest()}"
+        if actual != digest:
             raise DigestMismatchError(f"blob {digest}: source bytes hash to {actual}")
 
 

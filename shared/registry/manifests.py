@@ -18,6 +18,7 @@ from shared.errors import (
 )
 from shared.mediatypes import INDEXES, MANIFEST_ACCEPT, SCHEMA1, SUPPORTED_MANIFESTS
 from shared.registry.auth import repository_scope
+from shared.registry.digests import digest_like
 from shared.registry.transport import Transport, error_for, raise_for
 
 
@@ -156,10 +157,9 @@ def _verify(manifest: Manifest, reference: str, header_digest: str | None, what:
             f"{what}: mediaType {declared!r} does not match Content-Type {manifest.media_type!r}"
         )
     expected = reference if is_digest(reference) else header_digest
-    if expected and expected.startswith("sha256:") and expected != manifest.digest:
-        raise DigestMismatchError(
-            f"{what}: content hashes to {manifest.digest}, registry says {expected}"
-        )
+    actual = digest_like(manifest.data, expected) if expected else None
+    if actual is not None and actual != expected:
+        raise DigestMismatchError(f"{what}: content hashes to {actual}, registry says {expected}")
 
 
 def head_manifest(transport: Transport, repository: str, reference: str) -> ManifestHead | None:

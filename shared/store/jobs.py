@@ -35,7 +35,7 @@ from shared.store.records import (
     LogLevel,
     NewJob,
 )
-from shared.store.schema import executions, job_logs, jobs
+from shared.store.schema import executions, job_logs, jobs, rules
 
 _FINISHED = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.SKIPPED)
 # Built once: every webhook that makes jobs runs it.
@@ -53,13 +53,19 @@ _NEWER_JOB = select(func.max(jobs.c.id)).where(
 class JobStore(ExecutionStore):
     # Jobs -----------------------------------------------------------------------
 
-    def create_jobs(self, specs: Sequence[NewJob]) -> list[JobRecord]:
+    def create_jobs(
+        self, specs: Sequence[NewJob], *, skip_deleted_rules: bool = False
+    ) -> list[JobRecord]:
         """Record pending jobs in one transaction, in the order given.
 
         The receiver records the jobs first and publishes them afterwards: then
         `mark_queued`, or if the publish fails `discard_unqueued` (a webhook answered
         503) or `mark_publish_failed`. Raises `RecordNotFoundError`
         when a spec names a rule, endpoint, source or execution that does not exist.
+
+        `skip_deleted_rules`: the specs of rules deleted since they were planned are
+        left out instead (a webhook whose rule went meanwhile); those still there
+        can't be deleted before this transaction ends.
         """
         if not specs:
             return []
@@ -86,6 +92,11 @@ class JobStore(ExecutionStore):
             # Lock the executions before adding to them (see the module docstring).
             for execution_id in execution_ids:
                 self._row(conn, executions, execution_id, "execution", lock=True)
+            if skip_deleted_rules:
+                kept = _existing_rules(conn, {spec.rule_id for spec in specs})
+                params = [values for values in params if values["rule_id"] in kept]
+                if not params:
+                    return []
             rows = conn.execute(_INSERT_JOBS, params).all()
             self._refresh(conn, execution_ids)
         return [_job_record(row) for row in rows]
@@ -343,6 +354,14 @@ class JobStore(ExecutionStore):
             insert(job_logs).values(job_id=job_id, at=self._now(), level=level.value,
                                     message=message)
         )
+
+def _existing_rules(conn: Connection, rule_ids: set[int]) -> set[int]:
+    """Which of `rule_ids` exist, each locked against deletion until the transaction
+    ends (``FOR KEY SHARE`` on PostgreSQL; SQLite's write lock already holds it)."""
+    query = (select(rules.c.id).where(rules.c.id.in_(sorted(rule_ids)))
+             .with_for_update(read=True, key_share=True))
+    return set(conn.execute(query).scalars())
+
 
 def _missing_reference(_exc: sa_exc.IntegrityError) -> CrossdockError:
     return RecordNotFoundError(

@@ -312,6 +312,34 @@ def test_harbor_push_by_digest_has_no_tag() -> None:
     assert (event.tag, event.digest) == (None, HARBOR_DIGEST)
 
 
+@pytest.mark.parametrize(("tag", "digest", "rejection"), [
+    ("v1:2", None, Rejection("invalid_tag", "lib/app:v1:2")),
+    ("v1:2", HARBOR_DIGEST, Rejection("invalid_tag", "lib/app:v1:2")),
+    ("md5:" + "a" * 32, None, Rejection("invalid_tag", "lib/app:md5:" + "a" * 32)),
+    ("sha256:" + "A" * 64, None, Rejection("invalid_tag", "lib/app:sha256:" + "A" * 64)),
+    ("v1", "blake3:" + "a" * 64, Rejection("invalid_digest", "lib/app@blake3:" + "a" * 64)),
+])
+def test_a_harbor_resource_with_a_bad_tag_or_digest_is_rejected(
+    tag: str, digest: str | None, rejection: Rejection
+) -> None:
+    document = json.loads(harbor(HARBOR_PUSH_DEFAULT))
+    document["event_data"]["resources"][0].update(tag=tag, digest=digest)
+
+    parsed = parse_notification(json.dumps(document).encode(), "application/json")
+
+    assert (parsed.events, parsed.rejections) == ((), (rejection,))
+
+
+def test_a_harbor_artifact_without_a_tag_may_have_a_sha512_digest() -> None:
+    sha512 = "sha512:" + "c" * 128
+    document = json.loads(harbor(HARBOR_PUSH_DEFAULT))
+    document["event_data"]["resources"][0].update(tag=sha512, digest=None)
+
+    [event] = parse_notification(json.dumps(document).encode(), "application/json").events
+
+    assert (event.tag, event.digest) == (None, sha512)
+
+
 def test_harbor_delete_with_a_tag_keeps_tag_and_digest() -> None:
     document = dict(HARBOR_PUSH_DEFAULT, type="DELETE_ARTIFACT")
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pika
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -19,6 +21,7 @@ from shared.store import (
     JobRecord,
     JobStatus,
     NewJob,
+    RuleRecord,
     Store,
     generate_secret_key,
 )
@@ -154,6 +157,24 @@ def test_every_rule_of_the_project_gets_its_job(
     assert len(queued(settings, near)) == len(queued(settings, far)) == 1
 
 
+def test_a_harbor_resource_whose_tag_holds_a_colon_and_no_digest_makes_no_job(
+    client: FlaskClient, records: Records
+) -> None:
+    source = records.source(kind="harbor")
+    records.rule(source, records.endpoint())
+    body = {"type": "PUSH_ARTIFACT", "occur_at": 1755758290, "operator": "admin",
+            "event_data": {"resources": [{"tag": "v1:2", "resource_url": "h.example/lib/app"}],
+                           "repository": {"repo_full_name": "lib/app", "namespace": "lib"}}}
+
+    response = post(client, source.name, body=json.dumps(body).encode(),
+                    content_type="application/json")
+
+    assert response.status_code == 200
+    assert body_of(response) == {"jobs": [], "ignored": 0, "rejected": [
+        {"reason": "invalid_tag", "detail": "lib/app:v1:2"}]}
+    assert records.all_jobs() == []
+
+
 # -- nothing to do: 200 -----------------------------------------------------------------------
 
 
@@ -169,6 +190,65 @@ def test_no_matching_rule_is_answered_200_with_the_same_shape(
     assert response.status_code == 200
     assert body_of(response) == {"jobs": [], "ignored": 2, "rejected": []}
     assert records.all_jobs() == []
+
+
+def delete_before_recording(store: Store, monkeypatch: pytest.MonkeyPatch,
+                            *rules: RuleRecord) -> None:
+    """Delete `rules` once the webhook has planned its jobs, just before it records them:
+    the API's delete winning the race, every time."""
+    create_jobs = store.create_jobs
+
+    def delete_then_record(specs: Sequence[NewJob], **kwargs: Any) -> list[JobRecord]:
+        monkeypatch.setattr(store, "create_jobs", create_jobs)
+        for rule in rules:
+            store.delete_rule(rule.id)
+        return create_jobs(specs, **kwargs)
+
+    monkeypatch.setattr(store, "create_jobs", delete_then_record)
+
+
+def test_a_rule_deleted_while_its_event_is_in_flight_is_no_rule_not_503(
+    client: FlaskClient, app: Flask, records: Records, monkeypatch: pytest.MonkeyPatch,
+    store: Store,
+) -> None:
+    source = records.source()
+    rule = records.rule(source, records.endpoint())
+    delete_before_recording(store, monkeypatch, rule)
+
+    response = post(client, source.name, push())
+
+    assert response.status_code == 200, body_of(response)
+    assert body_of(response) == {"jobs": [], "ignored": 1, "rejected": []}
+    assert records.all_jobs() == []
+    assert sample_value(app, "crossdock_receiver_events_ignored_total", source=source.name,
+                        reason="no_rule") == 1
+    assert sample_value(app, "crossdock_receiver_events_accepted_total",
+                        source=source.name) == 0
+    assert sample_value(app, "crossdock_receiver_webhooks_unavailable_total",
+                        reason="store_busy") == 0
+
+
+def test_the_rules_left_after_a_delete_in_flight_still_get_their_jobs(
+    client: FlaskClient, app: Flask, records: Records, monkeypatch: pytest.MonkeyPatch,
+    settings: Settings, store: Store,
+) -> None:
+    source = records.source()
+    gone = records.rule(source, records.endpoint())
+    kept_endpoint = records.endpoint("https://far.test")
+    records.rule(source, kept_endpoint, tag_filters=[{"pattern": "v*"}])
+    delete_before_recording(store, monkeypatch, gone)
+
+    response = post(client, source.name, push(tag="v1"), push(tag="latest"))
+
+    assert response.status_code == 202, body_of(response)
+    [job] = [store.get_job(i) for i in body_of(response)["jobs"]]
+    assert (job.endpoint_id, job.tag) == (kept_endpoint.id, "v1")
+    assert [m.job_id for m in queued(settings, kept_endpoint)] == [job.id]
+    assert body_of(response)["ignored"] == 1  # "latest": the rule left filters it out
+    assert sample_value(app, "crossdock_receiver_events_ignored_total", source=source.name,
+                        reason="filtered") == 1
+    assert sample_value(app, "crossdock_receiver_events_accepted_total",
+                        source=source.name) == 1
 
 
 def test_rejected_and_ignored_events_are_answered_2xx_and_counted_in_metrics(

@@ -60,6 +60,38 @@ def test_manifest_fetched_by_digest_must_hash_to_it(registry: RegistryServer) ->
         _verify(Manifest(OCI_MANIFEST, manifest.data), "sha256:" + "0" * 64, None, "GET")
 
 
+def test_manifest_fetched_by_a_sha512_digest_must_hash_to_it() -> None:
+    body = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "layers": []}).encode()
+    right = "sha512:" + hashlib.sha512(body).hexdigest()
+
+    _verify(Manifest(OCI_MANIFEST, body), right, None, "GET")
+    with pytest.raises(DigestMismatchError, match=f"content hashes to {right}"):
+        _verify(Manifest(OCI_MANIFEST, body), "sha512:" + "0" * 128, None, "GET")
+
+
+@pytest.mark.parametrize("chunk_size", [1 << 20, 1000], ids=["monolithic", "chunked"])
+def test_a_blob_named_by_a_sha512_digest_is_checked_while_it_streams(
+    registry: RegistryServer, chunk_size: int
+) -> None:
+    client = client_for(registry)
+    data = b"sha512 content " * 200
+    digest = "sha512:" + hashlib.sha512(data).hexdigest()
+    wrong = "sha512:" + hashlib.sha512(b"something else").hexdigest()
+
+    session = client.start_upload("lib/app")
+    assert session is not None
+    with pytest.raises(DigestMismatchError, match=f"source bytes hash to {digest}"):
+        client.upload_blob("lib/app", session, wrong, len(data), iter([data]),
+                           chunk_size=chunk_size)
+    session = client.start_upload("lib/app")
+    assert session is not None
+    client.upload_blob("lib/app", session, digest, len(data), iter([data]),
+                       chunk_size=chunk_size)
+
+    assert client.blob_size("lib/app", digest) == len(data)
+    assert client.blob_size("lib/app", wrong) is None
+
+
 def test_schema1_manifest_is_a_clear_permanent_error() -> None:
     schema1 = Manifest(DOCKER_SCHEMA1_SIGNED, json.dumps({"schemaVersion": 1}).encode())
 

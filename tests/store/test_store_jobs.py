@@ -70,6 +70,24 @@ def test_recording_no_jobs_is_a_no_op(store: Store) -> None:
     assert store.create_jobs([]) == []
 
 
+def test_jobs_of_a_rule_deleted_since_they_were_planned_can_be_left_out(
+    store: Store, rule: RuleRecord
+) -> None:
+    other = store.create_rule(name="team-again", source_id=rule.source_id, project="team",
+                              endpoint_id=rule.endpoint_id)
+    planned = [new_job(rule, "v1"), new_job(other, "v1"), new_job(rule, "v2")]
+    store.delete_rule(rule.id)
+
+    with pytest.raises(RecordNotFoundError):
+        store.create_jobs(planned)
+    kept = store.create_jobs(planned, skip_deleted_rules=True)
+    none_left = store.create_jobs(planned[:1], skip_deleted_rules=True)
+
+    assert [(job.rule_id, job.tag) for job in kept] == [(other.id, "v1")]
+    assert none_left == []
+    assert store.list_jobs() == kept
+
+
 # Lifecycle -------------------------------------------------------------------------------
 
 

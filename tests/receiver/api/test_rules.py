@@ -135,6 +135,23 @@ def test_a_rule_is_changed_and_deleted_with_its_jobs(configured: Api, store: Sto
     assert configured.delete("/rules/renamed").status_code == 404
 
 
+def test_a_rule_stored_with_a_filter_past_the_brace_cap_keeps_it_until_it_changes(
+    configured: Api, store: Store
+) -> None:
+    past_cap = "v{0,1}" * 7  # 128 alternatives: saved before the cap existed
+    source, endpoint = store.get_source_by_name("origin"), store.list_endpoints()[0]
+    store.create_rule(name="old", source_id=source.id, endpoint_id=endpoint.id,
+                      project="lib", enabled=False, tag_filters=[{"pattern": past_cap}])
+
+    renamed = configured.ok("PATCH", "/rules/old", {"description": "kept as it was"})
+    refused = configured.patch("/rules/old", {"tag_filters": [{"pattern": past_cap}]})
+
+    assert renamed["tag_filters"] == [{"pattern": past_cap, "decision": "matches"}]
+    assert refused.status_code == 400
+    [message] = refused.get_json()["error"]["fields"]["tag_filters"]["0"]["pattern"]
+    assert "128 alternatives, more than 64" in message
+
+
 def test_an_inline_endpoint_is_created_with_the_rule(configured: Api, store: Store) -> None:
     rule = configured.rule(enabled=False, endpoint={
         "name": "fresh", "url": "https://fresh.example.com", "kind": "harbor",
@@ -186,6 +203,7 @@ def test_a_rule_that_cannot_be_created_leaves_no_inline_endpoint(
     ({"dest_namespace": "/x"}, "dest_namespace"),
     ({"repo_filters": [{"pattern": "{a,b"}]}, "repo_filters"),
     ({"repo_filters": [{"pattern": "a", "decision": "maybe"}]}, "repo_filters"),
+    ({"tag_filters": [{"pattern": "v{0,1}" * 7}]}, "tag_filters"),  # 128 alternatives
     ({"tag_filters": [{"pattern": ""}]}, "tag_filters"),
     ({"tag_filters": "v*"}, "tag_filters"),
     ({"schedule": "every day"}, "schedule"),
