@@ -10,8 +10,8 @@ from shared.settings import Settings
 
 @click.command("consumer")
 @click.option("--endpoint", "endpoints", multiple=True, metavar="NAME",
-              help="Consume only this endpoint's queue (repeatable). Default: every endpoint, "
-                   "including those added later.")
+              help="Consume only this endpoint's queue (repeatable; the endpoint must exist). "
+                   "Default: every endpoint, including those added later.")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
               help="Port for /metrics (default: setting consumer_metrics_port; 0: off).")
 @click.pass_obj
@@ -22,8 +22,8 @@ def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
     from shared.store import open_store  # and friends start faster without them
 
     store = run_guarded(lambda: open_store(settings))
-    service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
     try:
+        service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
         run_guarded(lambda: service.run(metrics_port=metrics_port))
     finally:
         store.close()
