@@ -13,7 +13,8 @@ from shared.settings import Settings
               help="Consume only this endpoint's queue (repeatable; the endpoint must exist). "
                    "Default: every endpoint, including those added later.")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Port for /metrics (default: setting consumer_metrics_port; 0: off).")
+              help="Port for /metrics on 127.0.0.1, one per consumer on a machine (default: "
+                   "CROSSDOCK_CONSUMER_METRICS_PORT, 9102; 0: off).")
 @click.pass_obj
 def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
                      metrics_port: int | None) -> None:

@@ -88,18 +88,22 @@ class ConsumerService:
         return [endpoint.name for endpoint in self.store.list_endpoints()]
 
     def run(self, *, metrics_port: int | None = None, handle_signals: bool = True) -> None:
-        """Consume until `stop()` (or SIGTERM/SIGINT). Raises on broker misconfiguration."""
+        """Consume until `stop()` (or SIGTERM/SIGINT).
+
+        Raises on broker misconfiguration, and `ConfigurationError` when the
+        metrics port is taken.
+        """
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, self._on_signal)
         port = self.settings.consumer_metrics_port if metrics_port is None else metrics_port
-        if port:
-            self.metrics_server = self.metrics.serve(port)
-            log.info("serving metrics", port=port)
-        watcher = threading.Thread(target=self._watch_endpoints, name="endpoint-watcher",
-                                   daemon=True)
-        watcher.start()
         try:
+            if port:
+                self.metrics_server = self.metrics.serve(port)
+                log.info("serving metrics", port=port)
+            watcher = threading.Thread(target=self._watch_endpoints, name="endpoint-watcher",
+                                       daemon=True)
+            watcher.start()
             self.worker.run()
         finally:
             self._stopped.set()

@@ -1,19 +1,25 @@
-"""`crossdock consumer` as typed: a one-line refusal, never a traceback or a
-silent wait, for what can't work."""
+"""`crossdock consumer` as typed: several on one machine (one metrics port each),
+and a one-line refusal, never a traceback or a silent wait, for what can't work."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
+from consumers.metrics import ConsumerMetrics
 from consumers.service import ConsumerService, check_endpoint_names
 from shared.errors import ConfigurationError
 from shared.settings import Settings
 from shared.store import open_store
-from tests.cli.conftest import Console
+from tests.cli.conftest import CROSSDOCK, Console
+from tests.support.registry_server import free_port
 from tests.support.settings import delete_endpoint_queues, pipeline_settings
 
 ENDPOINTS = ("beta", "alpha")
@@ -44,6 +50,81 @@ def _one_error_line(run: subprocess.CompletedProcess[str]) -> str:
     errors = [line for line in run.stderr.splitlines() if line.startswith("crossdock: error:")]
     assert len(errors) == 1, run.stderr
     return errors[0]
+
+
+def _start_consumer(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """A consumer serving /metrics on `port`, once it answers there."""
+    env = {**_clean_environ(), **_env(settings)}
+    process = subprocess.Popen([CROSSDOCK, "consumer", "--metrics-port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60  # a busy machine may take a while to start it
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).ok:
+                return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    _stop(process)
+    raise AssertionError(f"no consumer came up with its metrics on port {port}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+
+
+def _clean_environ() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("CROSSDOCK_")}
+
+
+# -- several consumers on one machine ---------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["flag", "setting"])
+def test_a_second_consumer_on_a_taken_metrics_port_says_how_to_pick_another(
+    settings: Settings, console: Console, how: str
+) -> None:
+    port = free_port()
+    first = _start_consumer(settings, port)
+    try:
+        if how == "flag":
+            run = console(_env(settings), "consumer", "--metrics-port", str(port))
+        else:
+            run = console(_env(settings, CROSSDOCK_CONSUMER_METRICS_PORT=str(port)), "consumer")
+        assert first.poll() is None  # the first one carries on
+    finally:
+        assert _stop(first) == 0
+
+    assert run.returncode == 2
+    error = _one_error_line(run)
+    assert f"127.0.0.1:{port}" in error and "address already in use" in error
+    assert "CROSSDOCK_CONSUMER_METRICS_PORT" in error and "--metrics-port" in error
+
+
+def test_consumers_with_a_metrics_port_each_run_side_by_side(settings: Settings) -> None:
+    ports = [free_port(), free_port()]
+    consumers = [_start_consumer(settings, port) for port in ports]
+
+    answers = [requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5) for port in ports]
+
+    assert [_stop(process) for process in consumers] == [0, 0]
+    assert all("crossdock_consumer_jobs_in_progress" in answer.text for answer in answers)
+
+
+def test_a_taken_metrics_port_is_a_configuration_error() -> None:
+    port = free_port()
+    taken = ConsumerMetrics().serve(port)
+    try:
+        with pytest.raises(ConfigurationError, match="CROSSDOCK_CONSUMER_METRICS_PORT"):
+            ConsumerMetrics().serve(port)
+    finally:
+        taken.shutdown()
+        taken.server_close()
 
 
 # -- --endpoint -----------------------------------------------------------------------
