@@ -62,7 +62,8 @@ class LineWriter:
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
-        self._lock = threading.Lock()
+        # Reentrant: a signal handler that logs runs in a thread that may hold it.
+        self._lock = threading.RLock()
 
     def write_line(self, text: str) -> None:
         line = text + "\n"

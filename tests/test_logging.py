@@ -8,6 +8,7 @@ which a pipe keeps whole whoever else writes to it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
@@ -15,6 +16,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+from shared.logging import LineWriter
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_LINE_BYTES = 4096  # PIPE_BUF: the largest write(2) a pipe keeps whole
@@ -126,3 +129,20 @@ def test_records_of_several_processes_on_one_pipe_never_share_a_line() -> None:
         seen[key] = seen.get(key, 0) + 1
     assert broken == []
     assert seen == {(f"w{n}", kind): count for n in range(4) for kind in KINDS}
+
+
+def test_a_record_logged_while_another_is_being_written_goes_out_after_it() -> None:
+    # As from a signal handler (the consumer logs SIGTERM) that interrupts a write.
+    class Interrupted(io.StringIO):
+        def write(self, text: str) -> int:
+            written = super().write(text)
+            if text.startswith("first"):
+                writer.write_line("from the handler")
+            return written
+
+    stream = Interrupted()
+    writer = LineWriter(stream)
+
+    writer.write_line("first")
+
+    assert stream.getvalue() == "first\nfrom the handler\n"
