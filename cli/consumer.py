@@ -10,10 +10,11 @@ from shared.settings import Settings
 
 @click.command("consumer")
 @click.option("--endpoint", "endpoints", multiple=True, metavar="NAME",
-              help="Consume only this endpoint's queue (repeatable). Default: every endpoint, "
-                   "including those added later.")
+              help="Consume only this endpoint's queue (repeatable; the endpoint must exist). "
+                   "Default: every endpoint, including those added later.")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Port for /metrics (default: setting consumer_metrics_port; 0: off).")
+              help="Port for /metrics on 127.0.0.1, one per consumer on a machine (default: "
+                   "CROSSDOCK_CONSUMER_METRICS_PORT, 9102; 0: off).")
 @click.pass_obj
 def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
                      metrics_port: int | None) -> None:
@@ -22,8 +23,8 @@ def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
     from shared.store import open_store  # and friends start faster without them
 
     store = run_guarded(lambda: open_store(settings))
-    service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
     try:
+        service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
         run_guarded(lambda: service.run(metrics_port=metrics_port))
     finally:
         store.close()

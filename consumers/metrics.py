@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from shared.errors import ConfigurationError
 
 
 class ConsumerMetrics:
@@ -42,6 +45,23 @@ class ConsumerMetrics:
                                    registry=self.registry)
 
     def serve(self, port: int, addr: str = "127.0.0.1") -> Any:
-        """Serve `/metrics` on `addr:port` in a daemon thread; returns the server."""
-        server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        """Serve `/metrics` on `addr:port` in a daemon thread; returns the server.
+
+        Raises `ConfigurationError` when the port can't be had (most often: another
+        consumer on this machine has it).
+        """
+        try:
+            server, _thread = start_http_server(port, addr=addr, registry=self.registry)
+        except OSError as exc:
+            raise ConfigurationError(metrics_port_problem(addr, port, exc)) from None
         return server
+
+
+def metrics_port_problem(addr: str, port: int, exc: OSError) -> str:
+    """One line saying why the port failed, and which setting or flag picks another."""
+    reason = (exc.strerror or str(exc)).lower()
+    if exc.errno == errno.EADDRINUSE:
+        reason += " (another consumer on this machine?)"
+    return (f"cannot serve the consumer's metrics on {addr}:{port}: {reason}; give each "
+            "consumer on a machine its own port with CROSSDOCK_CONSUMER_METRICS_PORT or "
+            "--metrics-port (0: no metrics)")

@@ -22,13 +22,31 @@ from consumers.registries import RegistryDirectory
 from consumers.runner import JobRunner
 from shared.broker import Publisher, Worker
 from shared.copy.engine import CopyEngine, CopyOptions
-from shared.errors import CrossdockError
+from shared.errors import ConfigurationError, CrossdockError
 from shared.settings import Settings
 from shared.store import Store
 
 ENDPOINT_POLL_SECONDS = 5.0
+LISTED_ENDPOINTS = 20  # in the message about an unknown endpoint
 
 log = structlog.get_logger("crossdock.consumer")
+
+
+def check_endpoint_names(wanted: Sequence[str], known: Sequence[str]) -> None:
+    """Raise `ConfigurationError` naming the `wanted` endpoints that aren't `known`.
+
+    A consumer for a name with no endpoint would wait on new, empty queues forever.
+    """
+    unknown = sorted(set(wanted) - set(known))
+    if not unknown:
+        return
+    names = ", ".join(f"'{name}'" for name in unknown)
+    what = f"no endpoint named {names}" if len(unknown) == 1 else f"no endpoints named {names}"
+    shown = sorted(known)[:LISTED_ENDPOINTS]
+    more = f" and {len(known) - len(shown)} more" if len(known) > len(shown) else ""
+    listed = (f"known endpoints: {', '.join(shown)}{more}" if known
+              else "there are no endpoints yet: `crossdock endpoints create` adds one")
+    raise ConfigurationError(f"{what} to consume ({listed})")
 
 
 class ConsumerService:
@@ -46,6 +64,9 @@ class ConsumerService:
         self.endpoint_poll_seconds = endpoint_poll_seconds
         self.store = store
         self.fixed_endpoints = tuple(endpoints)
+        if self.fixed_endpoints:
+            check_endpoint_names(self.fixed_endpoints,
+                                 [endpoint.name for endpoint in store.list_endpoints()])
         self.metrics = ConsumerMetrics()
         options = CopyOptions(blob_workers=settings.blob_workers, chunk_size=settings.chunk_size,
                               copy_referrers=settings.copy_referrers)
@@ -67,18 +88,22 @@ class ConsumerService:
         return [endpoint.name for endpoint in self.store.list_endpoints()]
 
     def run(self, *, metrics_port: int | None = None, handle_signals: bool = True) -> None:
-        """Consume until `stop()` (or SIGTERM/SIGINT). Raises on broker misconfiguration."""
+        """Consume until `stop()` (or SIGTERM/SIGINT).
+
+        Raises on broker misconfiguration, and `ConfigurationError` when the
+        metrics port is taken.
+        """
         if handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, self._on_signal)
         port = self.settings.consumer_metrics_port if metrics_port is None else metrics_port
-        if port:
-            self.metrics_server = self.metrics.serve(port)
-            log.info("serving metrics", port=port)
-        watcher = threading.Thread(target=self._watch_endpoints, name="endpoint-watcher",
-                                   daemon=True)
-        watcher.start()
         try:
+            if port:
+                self.metrics_server = self.metrics.serve(port)
+                log.info("serving metrics", port=port)
+            watcher = threading.Thread(target=self._watch_endpoints, name="endpoint-watcher",
+                                       daemon=True)
+            watcher.start()
             self.worker.run()
         finally:
             self._stopped.set()

@@ -2,7 +2,10 @@
 
 With more than one worker process, Prometheus counters live in a shared
 directory (prometheus_client's multiprocess mode) so `/metrics` adds up every
-worker, whichever one answers.
+worker, whichever one answers. gunicorn's own lines go through crossdock's log
+(JSON records, one per line), and its control socket stays off: gunicorn would
+put it at one path per user (``$XDG_RUNTIME_DIR/gunicorn.ctl``), so every
+receiver on a host would take it from the one before.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import tempfile
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from shared.settings import Settings
 
@@ -33,9 +37,12 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
             "threads": self.settings.receiver_threads,
             "worker_class": "gthread",
             "accesslog": None,  # the app logs one line per request itself
+            "loglevel": self.settings.log_level,
             "graceful_timeout": 30,
             "timeout": 60,
             "child_exit": _child_exit,
+            "logger_class": _GunicornLog,
+            "control_socket_disable": True,  # gunicorn >= 25.1 (pinned in pyproject.toml)
         }
         if self.settings.receiver_workers > 1:
             # A worker accepts every connection it can, and a client's kept-alive
@@ -60,6 +67,17 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
                   republish_after=self.settings.republish_after_seconds,
                   metrics=found.metrics).start()
         return app
+
+
+class _GunicornLog(GunicornLogger):  # type: ignore[misc]
+    """gunicorn's start-up, worker and error lines, through crossdock's log handler."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for logger in (self.error_log, self.access_log):
+            for handler in [h for h in logger.handlers if getattr(h, "_gunicorn", False)]:
+                logger.removeHandler(handler)
+            logger.propagate = True  # to the root logger, set up by `configure_logging`
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
