@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.errors import run_guarded
+from cli.store import open_created_store
 from shared.settings import Settings
 
 
@@ -20,9 +21,9 @@ def consumer_command(settings: Settings, /, endpoints: tuple[str, ...],
                      metrics_port: int | None) -> None:
     """Copy and delete images as the queues say, until SIGTERM."""
     from consumers.service import ConsumerService  # loaded on demand: `crossdock copy`
-    from shared.store import open_store  # and friends start faster without them
 
-    store = run_guarded(lambda: open_store(settings))
+    # The receiver creates the store: a consumer started with it waits a little for it.
+    store = run_guarded(lambda: open_created_store(settings))
     try:
         service = run_guarded(lambda: ConsumerService(settings, store, endpoints))
         run_guarded(lambda: service.run(metrics_port=metrics_port))

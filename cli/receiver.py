@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from cli.errors import run_guarded
+from cli.store import announce_store
 from shared.settings import Settings
 
 
@@ -25,6 +26,8 @@ def receiver_command(settings: Settings, /, bind: str | None, workers: int | Non
     if workers:
         changes["receiver_workers"] = workers
     settings = settings.replace(**changes) if changes else settings
-    # Create or upgrade the schema and check the key once, before the workers start.
-    run_guarded(lambda: open_store(settings).close())
+    # Create or upgrade the store and check the key once, before the workers start: the
+    # receiver is the one process that may create a new store.
+    run_guarded(lambda: announce_store(settings))
+    run_guarded(lambda: open_store(settings, may_create=True).close())
     serve(settings)

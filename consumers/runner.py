@@ -4,7 +4,9 @@ The broker's worker calls it on a pool thread for every message. It records
 everything in the store *before* answering (the worker then publishes a retry
 or parked copy with a confirm, and only then acks: DESIGN invariant 7), binds
 the job to every log line, writes the job's own log, and ends each attempt
-with one canonical log line.
+with one canonical log line. An attempt that fails before the job runs (the store,
+a stored secret or the source could not be read) counts and shows on the job like
+any other: its log never starts at attempt 3 while the record says 1.
 
 Each run holds the job's leases under a holder of its own and owns the job only
 while it holds them and the broker connection that delivered its message
@@ -24,6 +26,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import structlog
 
@@ -93,12 +96,20 @@ class JobRunner:
             action=message.action.value, attempt=delivery.attempt,
         ):
             try:
-                return self._run(message, delivery)
-            except TransientError as exc:  # the store or a lookup failed before the job ran
-                log.warning("job could not start, retrying", error=str(exc))
+                start = self._start(message, delivery)
+            except Exception as exc:  # the store, a stored secret or the source: not read
+                return self._not_started(message.job_id, message.action.value, delivery, exc)
+            if not isinstance(start, _Start):
+                return start
+            try:
+                return self._run(start, delivery)
+            except TransientError as exc:  # the store, while recording the outcome
+                log.warning("job attempt not recorded, retrying", error=str(exc))
                 return Retry(str(exc))
 
-    def _run(self, message: JobMessage, delivery: Delivery) -> Outcome:
+    def _start(self, message: JobMessage, delivery: Delivery) -> _Start | Outcome:
+        """Everything before the leases: read the job and what it needs, then supersede,
+        defer or ready it. Returns the outcome of a job that ends here."""
         # A stale message (a duplicate, or one published long ago and confirmed
         # late) is dropped, never parked: parking a finished job's message would
         # show it failed again, or have an operator redrive a job that is done.
@@ -134,16 +145,7 @@ class JobRunner:
             pair=self._active_pair(job),
             checkpoint=self._checkpoint(holder, delivery),
         )
-        try:
-            prepared = self._handlers.prepare(ctx)
-        except CrossdockError as exc:  # reading the source failed before the job ran
-            error = f"before the job ran: {exc}"
-            if isinstance(exc, PermanentError):
-                self._store.mark_finished(job.id, JobStatus.FAILED, error)
-                ctx.log("error", f"failed: {error}")
-                return Fail(error)
-            self._record_transient(ctx, delivery, error)
-            return Retry(error)
+        prepared = self._handlers.prepare(ctx)
         if isinstance(prepared, Deferred):
             self._store.mark_deferred(job.id, f"{prepared.reason}; checking again in "
                                               f"{self._settings.defer_seconds} s "
@@ -152,24 +154,74 @@ class JobRunner:
             return Defer(prepared.reason)
         if isinstance(prepared, JobOutcome):
             return self._finish_early(job, prepared.status, prepared.message)
+        return _Start(ctx, prepared, holder)
+
+    def _run(self, start: _Start, delivery: Delivery) -> Outcome:
+        """Take the job's leases, then run its attempt."""
+        ctx, holder = start.ctx, start.holder
         keys = self._lock_keys(ctx)
-        for position, key in enumerate(keys):
-            if not self._leases.acquire(key, holder, _waiting_note(job_log, key)):
-                for taken in reversed(keys[:position]):
-                    self._leases.release(taken, holder)
-                return Retry("consumer stopping while waiting for the repository")
+        taken: list[str] = []
         try:
-            if not delivery.connection_alive():  # lost while waiting: never starts
-                return self._abandoned(ctx, holder, "its broker connection closed while it "
-                                                    "waited for the repository")
-            if keys and self._store.get_job(job.id).status.finished:
-                # An earlier run of a redelivered message finished while this one waited.
-                log.info("stale message dropped: the job finished while it waited")
-                return Ack()
-            return self._attempt(ctx, delivery, prepared, holder)
+            try:
+                for key in keys:
+                    if not self._leases.acquire(key, holder, _waiting_note(ctx.log, key)):
+                        return self._not_started(ctx.job.id, ctx.job.action.value, delivery,
+                                                 TransientError("the consumer stopped while "
+                                                                "it waited for the repository"))
+                    taken.append(key)
+                if not delivery.connection_alive():  # lost while waiting: never starts
+                    return self._abandoned(ctx, holder, "its broker connection closed while "
+                                                        "it waited for the repository")
+                if keys and self._store.get_job(ctx.job.id).status.finished:
+                    # An earlier run of a redelivered message finished while this one waited.
+                    log.info("stale message dropped: the job finished while it waited")
+                    return Ack()
+            except Exception as exc:  # the store, while waiting for the repository
+                return self._not_started(ctx.job.id, ctx.job.action.value, delivery, exc)
+            return self._attempt(ctx, delivery, start.ready, holder)
         finally:
-            for key in reversed(keys):
+            for key in reversed(taken):
                 self._leases.release(key, holder)
+
+    def _not_started(self, job_id: int, action: str, delivery: Delivery,
+                     exc: Exception) -> Outcome:
+        """An attempt that failed before the job ran counts, and shows on the job: failed
+        at once (permanent), else retried like any attempt (transient, neither branch,
+        or a bug). When even that cannot be recorded (the store is down), the message
+        is retried and the job's next attempt notes the gap."""
+        if isinstance(exc, CrossdockError):
+            error = f"before the job ran: {exc}"
+        else:
+            log.error("unexpected error before the job ran", exc_info=exc)
+            error = f"before the job ran: internal error: {type(exc).__name__}: {exc}"
+        attempt = delivery.attempt
+        outcome: Outcome
+        if isinstance(exc, PermanentError):
+            outcome, status, recorded = Fail(error), JobStatus.FAILED, error
+            line = f"failed: {error}"
+        else:
+            outcome = Retry(error)
+            delay = retry_tier(attempt, self._settings.retry_delays, self._settings.max_attempts)
+            if delay is None:
+                status = JobStatus.FAILED
+                recorded = line = f"failed after {attempt} attempts: {error}"
+            else:
+                status, recorded = JobStatus.RETRYING, error
+                line = f"attempt {attempt} failed, retrying in {format_delay(delay)}: {error}"
+        try:
+            self._store.mark_not_started(job_id, attempt, status, recorded, line)
+        except RecordNotFoundError:
+            log.info("stale message dropped: the job no longer exists")
+            return Ack()
+        except CrossdockError as store_exc:
+            log.warning("job could not start, nor be recorded", error=error,
+                        store_error=str(store_exc))
+            return Retry(error)
+        if status is JobStatus.RETRYING:
+            self._metrics.retries.labels(delivery.endpoint).inc()
+        self._metrics.jobs.labels(action, status.value).inc()
+        log.warning("job attempt finished", status=status.value, error=error)
+        return outcome
 
     def _active_pair(self, job: JobRecord) -> PairRecord | None:
         """The job's two-way pair, while both of its rules are enabled (with one off,
@@ -216,7 +268,7 @@ class JobRunner:
     def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready, holder: str
                  ) -> Outcome:
         job = ctx.job
-        run_number = self._store.mark_running(job.id)
+        run_number = self._store.mark_running(job.id, delivery.attempt)
         ctx.log("info", f"attempt {delivery.attempt} started on {self._who} as {holder}"
                 + (" (redelivered: the previous consumer stopped or died)"
                    if delivery.redelivered else ""))
@@ -307,6 +359,15 @@ class JobRunner:
                 self._metrics.bytes_copied.labels(ctx.endpoint.name).inc(event.nbytes)
         elif event.kind == "log":
             ctx.log(event.level, event.message)
+
+
+@dataclass(frozen=True)
+class _Start:
+    """A job ready to take its leases and run."""
+
+    ctx: JobContext
+    ready: Ready
+    holder: str
 
 
 def _waiting_note(job_log: Callable[[str, str], None], key: str) -> Callable[[str | None], None]:

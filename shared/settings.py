@@ -44,7 +44,10 @@ class Settings:
     copy_referrers: bool = True
 
     # Store
-    database_url: str = "sqlite:///crossdock.db"
+    # Empty: a SQLite file in crossdock's data directory, the same from any working
+    # directory ($XDG_DATA_HOME/crossdock/crossdock.db, else
+    # ~/.local/share/crossdock/crossdock.db; see `shared.store.location`).
+    database_url: str = ""
     secret_key: str = ""  # Fernet key for passwords at rest
     # Seconds the receiver waits for the store (SQLite: a writer's turn and the busy
     # timeout together; PostgreSQL: connect, lock and statement timeouts), then 503:

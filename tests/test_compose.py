@@ -1,8 +1,10 @@
-"""docker-compose.yml stays consistent with the repo and with `make demo`."""
+"""docker-compose.yml and the Dockerfile stay consistent with the repo and with
+`make demo`."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -53,3 +55,18 @@ def test_docker_compose_accepts_the_file() -> None:
     checked = subprocess.run(["docker-compose", "config", "--quiet"], cwd=ROOT, env=env,
                              capture_output=True, text=True, timeout=60, check=False)
     assert checked.returncode == 0, checked.stderr
+
+
+def test_the_image_keeps_its_default_store_where_its_user_may_write() -> None:
+    from shared.store import locate_store
+
+    # No Docker engine here: what the Dockerfile says is read instead of built.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    user = re.findall(r"^USER (\S+)$", dockerfile, re.M)[-1]
+    [xdg] = re.findall(r"^ENV XDG_DATA_HOME=(\S+)$", dockerfile, re.M)
+    location = locate_store("", environ={"XDG_DATA_HOME": xdg})
+
+    assert location.path is not None
+    assert user not in ("root", "0")
+    made = rf"install -d -o {user} -g {user}( -m 0?7[0-7]{{2}})? {location.path.parent}\s"
+    assert re.search(made, dockerfile), f"{location.path.parent} is not made for {user}"

@@ -1,6 +1,6 @@
 """Engines, connection set-up, the store's wait limit, and the translation of errors.
 
-SQLite (the default, ``sqlite:///crossdock.db``) is shared by separate processes
+SQLite (the default: see `shared.store.location`) is shared by separate processes
 (receiver, consumers), so every connection gets WAL mode, a busy timeout and
 foreign keys. Transactions that write start with ``BEGIN IMMEDIATE``: the write
 lock is taken up front and waited for (busy timeout) instead of failing when a

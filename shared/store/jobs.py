@@ -129,25 +129,26 @@ class JobStore(ExecutionStore):
         with self._read() as conn:
             return [_job_record(row) for row in conn.execute(query).all()]
 
-    def mark_running(self, job_id: int) -> int:
-        """A consumer starts an attempt: status running, attempts + 1; returns the attempt
-        number (1 for the first).
+    def mark_running(self, job_id: int, attempt: int = 1) -> int:
+        """A consumer starts an attempt: status running, attempts + 1 and at least
+        ``attempt`` (the message's own count); returns the job's new count.
 
         A job found already running had a consumer that stopped mid-attempt (the
-        broker redelivered its message): a warning line in the job's log says so.
-        A finished job may run again (a manual retry). Raises `RecordNotFoundError`
-        (the job, or its rule, was deleted: drop the message).
+        broker redelivered its message): a warning line in the job's log says so. So
+        does a count that jumps: attempts that failed before the job ran and could not
+        be recorded then. A finished job may run again (a manual retry). Raises
+        `RecordNotFoundError` (the job, or its rule, was deleted: drop the message).
         """
         now = self._now()
         with self._write() as conn:
             row = self._row(conn, jobs, job_id, "job", lock=True)
-            attempt = row.attempts + 1
+            count = max(row.attempts + 1, attempt)
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id)
                 .values(
                     status=JobStatus.RUNNING.value,
-                    attempts=attempt,
+                    attempts=count,
                     started_at=row.started_at or now,
                     finished_at=None,
                     updated_at=now,
@@ -157,10 +158,45 @@ class JobStore(ExecutionStore):
                 self._log(
                     conn, job_id, LogLevel.WARNING,
                     f"attempt {row.attempts} did not finish (its consumer stopped); "
-                    f"retried as attempt {attempt}",
+                    f"retried as attempt {count}",
                 )
+            elif count > row.attempts + 1:
+                self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
             self._refresh(conn, [row.execution_id])
-        return int(attempt)
+        return int(count)
+
+    def mark_not_started(
+        self, job_id: int, attempt: int, status: JobStatus | str, error: str, message: str
+    ) -> JobRecord:
+        """An attempt failed before the job ran (reading the store, a stored secret or
+        the source): it counts like any other (attempts + 1 and at least ``attempt``,
+        the message's own count), the job is ``retrying`` or ``failed`` with ``error``,
+        and ``message`` goes to its log. A job already finished is left as it is.
+
+        Raises `ValueError` for another status, `RecordNotFoundError`.
+        """
+        final = JobStatus(status)
+        if final not in (JobStatus.RETRYING, JobStatus.FAILED):
+            raise ValueError(f"mark_not_started needs retrying or failed, not {final}")
+        now = self._now()
+        with self._write() as conn:
+            row = self._row(conn, jobs, job_id, "job", lock=True)
+            if JobStatus(row.status) in _FINISHED:
+                return _job_record(row)
+            count = max(row.attempts + 1, attempt)
+            if count > row.attempts + 1:
+                self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
+            row = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id)
+                .values(status=final.value, attempts=count, error=error, updated_at=now,
+                        finished_at=now if final is JobStatus.FAILED else None)
+                .returning(*jobs.c)
+            ).one()
+            level = LogLevel.ERROR if final is JobStatus.FAILED else LogLevel.WARNING
+            self._log(conn, job_id, level, message)
+            self._refresh(conn, [row.execution_id])
+        return _job_record(row)
 
     def mark_retrying(self, job_id: int, error: str) -> JobRecord:
         """The attempt failed on a transient error; the job waits in a retry queue.
@@ -361,6 +397,14 @@ def _existing_rules(conn: Connection, rule_ids: set[int]) -> set[int]:
     query = (select(rules.c.id).where(rules.c.id.in_(sorted(rule_ids)))
              .with_for_update(read=True, key_share=True))
     return set(conn.execute(query).scalars())
+
+
+def _unrecorded(first: int, current: int) -> str:
+    """The log line for attempts the job's record missed (``first`` up to before
+    ``current``)."""
+    which = f"attempt {first}" if current - first == 1 else f"attempts {first}-{current - 1}"
+    return (f"{which} failed before the job ran and could not be recorded here (see the "
+            "consumer's log)")
 
 
 def _missing_reference(_exc: sa_exc.IntegrityError) -> CrossdockError:

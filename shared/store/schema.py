@@ -290,3 +290,14 @@ inventory = Table(
     Column("digest", String, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# What tells whether the configured secret key is this store's: a known text sealed with
+# it (one row). Recorded when a store first opens with a key; checked by every process
+# on start (`shared.store.keycheck`).
+key_check = Table(
+    "key_check",
+    metadata,
+    Column("id", Integer, primary_key=True),  # always 1
+    Column("token", Text, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -3,7 +3,8 @@
 `SecretBox` wraps Fernet (AES-128-CBC + HMAC-SHA256, from `cryptography`). The key
 comes from the ``secret_key`` setting (``CROSSDOCK_SECRET_KEY``). Several keys may be
 given, comma-separated: the first encrypts, every one of them decrypts, so a key can
-be rotated without losing the stored secrets.
+be rotated without losing the stored secrets; `crossdock db rotate-key` then encrypts
+them again with the first (`reseal`), and the old keys can go.
 
 Plaintext and keys never appear in a ``repr``, a log line or an error message.
 """
@@ -54,6 +55,24 @@ class SecretBox:
         """The token to store for `plaintext` (different on every call)."""
         return self._fernet.encrypt(plaintext.encode("utf-8")).decode("ascii")
 
+    def opens(self, token: str) -> bool:
+        """Whether one of the configured keys opens a stored token."""
+        try:
+            self.decrypt(token)
+        except ConfigurationError:
+            return False
+        return True
+
+    def reseal(self, token: str) -> str:
+        """The token encrypted again with the first key (to finish a rotation).
+
+        Raises `ConfigurationError` like `decrypt`.
+        """
+        try:
+            return self._fernet.rotate(token.encode("ascii")).decode("ascii")
+        except (InvalidToken, UnicodeError):
+            raise _cannot_decrypt() from None
+
     def decrypt(self, token: str) -> str:
         """The plaintext of a stored token.
 
@@ -63,8 +82,12 @@ class SecretBox:
         try:
             return self._fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError):
-            raise ConfigurationError(
-                "cannot decrypt a stored secret: CROSSDOCK_SECRET_KEY is not the key it was "
-                "encrypted with (when rotating, list the new key first, then the old one, "
-                "comma-separated)"
-            ) from None
+            raise _cannot_decrypt() from None
+
+
+def _cannot_decrypt() -> ConfigurationError:
+    return ConfigurationError(
+        "cannot decrypt a stored secret: CROSSDOCK_SECRET_KEY is not the key it was "
+        "encrypted with (when rotating, list the new key first, then the old one, "
+        "comma-separated)"
+    )

@@ -14,7 +14,9 @@ from shared.store.engine import DEFAULT_WAIT_SECONDS, make_engine
 from shared.store.errors import StoreUnavailableError
 from shared.store.inventory import InventoryStore
 from shared.store.jobs import JobStore
+from shared.store.keycheck import KeyCheckStore
 from shared.store.links import LinkStore
+from shared.store.location import StoreLocation, locate_store, prepare_location
 from shared.store.migrate import (
     current_revision,
     head_revision,
@@ -28,7 +30,7 @@ from shared.store.secrets import SecretBox
 
 
 class Store(RegistryStore, LinkStore, RuleStore, PairStore, InventoryStore, JobStore,
-            CoordinationStore):
+            CoordinationStore, KeyCheckStore):
     """Sources, endpoints and the links that say a source and an endpoint are one
     registry; rules, their two-way pairs with their sync bases, and what each rule
     wrote (its inventory); executions, jobs and their logs; and leases. Each method
@@ -45,8 +47,10 @@ class Store(RegistryStore, LinkStore, RuleStore, PairStore, InventoryStore, JobS
     Thread-safe: each call takes its own pooled connection.
     """
 
-    def __init__(self, engine: Engine, secrets: SecretBox, *, clock: Clock = utc_now) -> None:
+    def __init__(self, engine: Engine, secrets: SecretBox, *, clock: Clock = utc_now,
+                 location: StoreLocation | None = None) -> None:
         super().__init__(engine, secrets, clock=clock)
+        self.location = location  # where it is, for the start-up log line
 
     def ping(self) -> None:
         """Readiness check: one round trip. Raises `StoreUnavailableError` (or `StoreError`)."""
@@ -76,23 +80,30 @@ def open_store(
     secret_key: str | None = None,
     *,
     create_tables: bool = True,
+    may_create: bool = True,
     clock: Clock = utc_now,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> Store:
-    """A `Store` for ``settings.database_url`` (or a URL), its schema created or
-    upgraded in place to this crossdock's (`shared.store.migrate.upgrade_schema`).
+    """A `Store` for ``settings.database_url`` (or a URL; empty: the default location,
+    see `shared.store.location`), its schema created or upgraded in place to this
+    crossdock's (`shared.store.migrate.upgrade_schema`) and the key checked against the
+    store's (`shared.store.keycheck`).
 
     ``secret_key`` defaults to ``settings.secret_key``; with a bare URL it must be
-    given. Opens no connection when ``create_tables`` is False. ``wait_seconds``
+    given. ``may_create``: whether a missing SQLite file may be created (the receiver;
+    every other process opens an existing store). Checks nothing in the database and
+    opens no connection when ``create_tables`` is False. ``wait_seconds``
     bounds each call's waits for the database (SQLite: the writer's turn and the
     busy timeout together; PostgreSQL: connect, lock and statement timeouts): past
     it, `StoreUnavailableError`. The receiver passes ``settings.store_wait_seconds``,
     to answer within a registry's notification timeout; consumers and the command
     line keep the default.
 
-    Raises `ConfigurationError` (missing or malformed key, bad URL),
-    `StoreUnavailableError` (database unreachable while upgrading the schema),
-    `StoreError` (a schema this crossdock cannot upgrade).
+    Raises `ConfigurationError` (missing or malformed key, a key that is not the
+    store's, bad URL; `StoreNotFoundError`, `LegacyStoreError`: see
+    `shared.store.location.prepare_location`), `StoreUnavailableError` (database
+    unreachable while upgrading the schema), `StoreError` (a schema this crossdock
+    cannot upgrade).
     """
     if isinstance(settings_or_url, Settings):
         url = settings_or_url.database_url
@@ -100,14 +111,18 @@ def open_store(
     else:
         url, key = settings_or_url, secret_key or ""
     secrets = SecretBox(key)
-    engine = make_engine(url, wait_seconds=wait_seconds)
+    location = locate_store(url)
+    prepare_location(location, may_create=may_create)
+    engine = make_engine(location.url, wait_seconds=wait_seconds)
+    store = Store(engine, secrets, clock=clock, location=location)
     try:
         if create_tables:
-            _upgrade(engine, url)
+            _upgrade(engine, location.url)
+            store.check_key(location.shown)
     except BaseException:
-        engine.dispose()
+        store.close()
         raise
-    return Store(engine, secrets, clock=clock)
+    return store
 
 
 def _upgrade(engine: Engine, url: str) -> None:

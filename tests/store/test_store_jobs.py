@@ -150,6 +150,80 @@ def test_a_finished_job_can_run_again(store: Store, rule: RuleRecord) -> None:
     assert rerun.status is JobStatus.RUNNING and rerun.finished_at is None
 
 
+def test_an_attempt_that_failed_before_the_job_ran_counts_and_shows(
+    store: Store, rule: RuleRecord
+) -> None:
+    # Given a job whose first two attempts failed before it ran (the source was down),
+    [job] = record(store, rule)
+    first = store.mark_not_started(job.id, 1, JobStatus.RETRYING, "source down",
+                                   "attempt 1 failed, retrying in 30s: source down")
+    store.mark_not_started(job.id, 2, JobStatus.RETRYING, "source down",
+                           "attempt 2 failed, retrying in 2m: source down")
+
+    # when its third attempt starts,
+    attempt = store.mark_running(job.id, 3)
+
+    # then the record says 3 attempts, as its log does.
+    assert (first.status, first.attempts, first.error) == (JobStatus.RETRYING, 1, "source down")
+    assert attempt == 3 and store.get_job(job.id).attempts == 3
+    assert [line.message for line in store.job_log(job.id)] == [
+        "attempt 1 failed, retrying in 30s: source down",
+        "attempt 2 failed, retrying in 2m: source down",
+    ]
+
+
+def test_a_job_that_cannot_start_fails_with_its_error(store: Store, rule: RuleRecord) -> None:
+    [job] = record(store, rule)
+
+    failed = store.mark_not_started(job.id, 1, JobStatus.FAILED, "cannot decrypt",
+                                    "failed: cannot decrypt")
+
+    assert (failed.status, failed.attempts, failed.error) == (JobStatus.FAILED, 1, "cannot decrypt")
+    assert failed.finished_at is not None
+    [line] = store.job_log(job.id)
+    assert (line.level, line.message) == (LogLevel.ERROR, "failed: cannot decrypt")
+    with pytest.raises(ValueError, match="retrying or failed"):
+        store.mark_not_started(job.id, 2, JobStatus.SUCCEEDED, "x", "x")
+
+
+def test_a_finished_job_is_not_changed_by_a_late_failure_to_start(
+    store: Store, rule: RuleRecord
+) -> None:
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+    store.mark_finished(job.id, JobStatus.SUCCEEDED)
+
+    late = store.mark_not_started(job.id, 2, JobStatus.RETRYING, "x", "x")
+
+    assert (late.status, late.attempts) == (JobStatus.SUCCEEDED, 1)
+    assert store.job_log(job.id) == []
+
+
+def test_attempts_the_record_missed_are_counted_and_noted(store: Store, rule: RuleRecord) -> None:
+    # Given a job whose first two attempts could not be recorded (the store was down),
+    [job] = record(store, rule)
+
+    # when its message's third attempt starts,
+    attempt = store.mark_running(job.id, 3)
+
+    # then the count follows the message, and the log says where the gap is.
+    assert attempt == 3 and store.get_job(job.id).attempts == 3
+    [line] = store.job_log(job.id)
+    assert line.level is LogLevel.WARNING
+    assert line.message.startswith("attempts 1-2 failed before the job ran and could not be "
+                                   "recorded here")
+
+
+def test_a_manual_retry_keeps_counting_from_the_job(store: Store, rule: RuleRecord) -> None:
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+    store.mark_finished(job.id, JobStatus.FAILED, error="boom")
+    store.reset_for_retry(job.id)
+
+    # (its message starts again at attempt 1)
+    assert store.mark_running(job.id, 1) == 2
+
+
 def test_mark_finished_only_takes_a_final_status(store: Store, rule: RuleRecord) -> None:
     [job] = record(store, rule)
 

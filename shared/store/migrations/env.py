@@ -23,8 +23,10 @@ def run_migrations(connection: Connection) -> None:
 def run_standalone() -> None:
     from shared.settings import load_settings
     from shared.store.engine import make_engine
+    from shared.store.location import locate_store
 
-    url = context.config.get_main_option("sqlalchemy.url") or load_settings().database_url
+    url = (context.config.get_main_option("sqlalchemy.url")
+           or locate_store(load_settings().database_url).url)
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
