@@ -2,10 +2,12 @@
 
 Once whatever made the jobs fail is fixed (a password, a permission, a full
 disk), an operator sends them round again. Each message is taken with
-``basic_get``, published with a confirm to the work queue as attempt 1 with no
-deferrals, and only then acked: at least once, like everything else (a crash in
-between leaves a copy in both queues; the consumer drops the duplicate of a
-finished job).
+``basic_get``, published with a confirm to the work queue, and only then acked:
+at least once, like everything else (a crash in between leaves a copy in both
+queues; the consumer drops the duplicate of a finished job). A moved message
+keeps its attempt number (the attempt it runs as, `ATTEMPT_HEADER`) and starts a
+new round of ``max_attempts`` attempts there (`ROUND_START_HEADER`), with no
+deferrals.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from shared.broker.delivery import (
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
+    ROUND_START_HEADER,
+    attempt_from_headers,
 )
 from shared.broker.publisher import OutgoingMessage, publish_confirmed
 from shared.broker.topology import declare_topology
@@ -51,8 +55,8 @@ BeforeMove = Callable[[ParkedMessage], None]
 def redrive_failed(
     settings: Settings, endpoint: str, before_move: BeforeMove | None = None
 ) -> int:
-    """Move every message parked in `endpoint`'s failed queue to its work queue with
-    the attempt counter back at 1 (and no deferrals); returns how many moved.
+    """Move every message parked in `endpoint`'s failed queue to its work queue, each
+    starting a new round of attempts (`back_to_work`); returns how many moved.
 
     `before_move` runs for each message before it is published (e.g. to set its
     job back to pending); if it raises, that message stays parked and the error
@@ -88,9 +92,7 @@ def _move_one(channel: Any, source: str, target: str, before_move: BeforeMove | 
         method, properties, body = channel.basic_get(source, auto_ack=False)
     if method is None:
         return False
-    headers = {key: value for key, value in (properties.headers or {}).items()
-               if not key.startswith(_DROPPED)}
-    headers[ATTEMPT_HEADER] = 1
+    headers = back_to_work(properties.headers or {})
     try:
         if before_move is not None:
             before_move(ParkedMessage(body, headers, properties.message_id))
@@ -104,6 +106,17 @@ def _move_one(channel: Any, source: str, target: str, before_move: BeforeMove | 
     with pika_errors(context):
         channel.basic_ack(method.delivery_tag)
     return True
+
+
+def back_to_work(parked: Mapping[str, Any]) -> dict[str, Any]:
+    """The headers of a parked message sent back to work: the parking and deferral
+    headers go, its attempt stays (the attempt it runs as) and a new round of
+    attempts starts there."""
+    headers = {key: value for key, value in parked.items() if not key.startswith(_DROPPED)}
+    attempt = attempt_from_headers(parked)
+    headers[ATTEMPT_HEADER] = attempt
+    headers[ROUND_START_HEADER] = attempt
+    return headers
 
 
 def _requeue(channel: Any, delivery_tag: int) -> None:

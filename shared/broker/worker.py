@@ -52,6 +52,7 @@ from shared.broker.delivery import (
     Retry,
     attempt_from_headers,
     deferrals_from_headers,
+    round_start_from_headers,
 )
 from shared.broker.errors import (
     BrokerAccessDeniedError,
@@ -229,6 +230,7 @@ class Worker:
             endpoint=endpoint,
             message_id=properties.message_id,
             deferrals=deferrals_from_headers(headers),
+            round_start=round_start_from_headers(headers),
             connection_alive=lambda: bool(channel.is_open),
         )
         self._in_flight[method.delivery_tag] = delivery
@@ -295,15 +297,15 @@ class Worker:
         headers[ERROR_HEADER] = outcome.error[:_MAX_ERROR_CHARS]
         delay = None
         if isinstance(outcome, Retry):
-            delay = retry_tier(
-                delivery.attempt, self._settings.retry_delays, self._settings.max_attempts
-            )
+            delay = retry_tier(delivery.attempt_in_round, self._settings.retry_delays,
+                               self._settings.max_attempts)
+        # Retried or parked, the copy carries the attempt it runs as next (a parked
+        # one once a redrive or `jobs retry` sends it back).
+        headers[ATTEMPT_HEADER] = delivery.attempt + 1
         if delay is not None:
             target = retry_queue(prefix, endpoint, delay)
-            headers[ATTEMPT_HEADER] = delivery.attempt + 1
         else:
             target = failed_queue(prefix, endpoint)
-            headers[ATTEMPT_HEADER] = delivery.attempt
             headers[REASON_HEADER] = "failed" if isinstance(outcome, Fail) else "exhausted"
             headers[ORIGIN_HEADER] = delivery.queue
         self._publish_copy(delivery, target, headers)

@@ -8,6 +8,7 @@ from shared.broker import (
     DEFERRALS_HEADER,
     ERROR_HEADER,
     REASON_HEADER,
+    ROUND_START_HEADER,
     OutgoingMessage,
     Publisher,
     redrive_failed,
@@ -15,7 +16,9 @@ from shared.broker import (
 from shared.queues import failed_queue, work_queue
 
 
-def test_a_redriven_job_starts_at_attempt_one_with_no_deferrals(broker) -> None:
+def test_a_redriven_job_keeps_its_attempt_and_starts_a_new_round_with_no_deferrals(
+    broker,
+) -> None:
     endpoint = broker.endpoint()
     settings = broker.settings((endpoint,))
     parked = {ATTEMPT_HEADER: 3, DEFERRALS_HEADER: 4, DEFER_REASON_HEADER: "not linked",
@@ -33,4 +36,4 @@ def test_a_redriven_job_starts_at_attempt_one_with_no_deferrals(broker) -> None:
     _method, properties, body = broker.get(work_queue(settings.queue_prefix, endpoint))
     assert body == b"job"
     ours = {k: v for k, v in properties.headers.items() if k != "x-delivery-count"}
-    assert ours == {ATTEMPT_HEADER: 1, "x-custom": "kept"}
+    assert ours == {ATTEMPT_HEADER: 3, ROUND_START_HEADER: 3, "x-custom": "kept"}

@@ -7,7 +7,13 @@ import json
 import pytest
 from structlog.testing import capture_logs
 
-from shared.broker import ATTEMPT_HEADER, ERROR_HEADER, ORIGIN_HEADER, REASON_HEADER
+from shared.broker import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+    ROUND_START_HEADER,
+)
 from shared.dispatch import job_message
 from shared.messages import encode
 from shared.queues import failed_queue, work_queue
@@ -136,7 +142,7 @@ def test_an_endpoint_used_by_a_rule_cannot_be_deleted(api: Api) -> None:
     assert api.get("/endpoints/mirror").status_code == 200
 
 
-def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
+def test_redrive_moves_parked_messages_back_to_work_for_a_new_round_of_attempts(
     api: Api, store: Store, settings: Settings, publisher: RecordingPublisher
 ) -> None:
     api.endpoint()
@@ -152,7 +158,8 @@ def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
     publisher.ensure_endpoint("mirror")
     work = work_queue(settings.queue_prefix, "mirror")
     for job, reason in ((failed, "failed"), (succeeded, "exhausted")):
-        # Parked the way a consumer parks: the last attempt, the error, the origin.
+        # Parked the way a consumer parks: the attempt it runs as next, the error, the
+        # origin.
         publisher.publish(failed_queue(settings.queue_prefix, "mirror"),
                           encode(job_message(job, "mirror")),
                           {ATTEMPT_HEADER: 3, ERROR_HEADER: "401", REASON_HEADER: reason,
@@ -166,9 +173,11 @@ def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
     moved = queue_messages(work)
     assert [message_id for _h, _b, message_id in moved] == [str(failed.id), str(succeeded.id),
                                                             "not-a-job"]
-    # Only the attempt header is left (quorum queues add their delivery count on reading).
+    # Only the attempt and where its new round starts are left (quorum queues add their
+    # delivery count on reading).
     assert [{k: v for k, v in headers.items() if k != "x-delivery-count"}
-            for headers, _b, _m in moved] == [{ATTEMPT_HEADER: 1}] * 3
+            for headers, _b, _m in moved] == [{ATTEMPT_HEADER: 3, ROUND_START_HEADER: 3}] * 2 + [
+                {ATTEMPT_HEADER: 5, ROUND_START_HEADER: 5}]
     assert moved[0][1] == encode(job_message(failed, "mirror"))
     assert queue_messages(failed_queue(settings.queue_prefix, "mirror")) == []
     retried = store.get_job(failed.id)
