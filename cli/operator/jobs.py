@@ -103,7 +103,8 @@ def jobs_log(api: ApiClient, job_id: int, as_json: bool) -> None:
 @json_option
 @api_command
 def jobs_retry(api: ApiClient, job_id: int, as_json: bool) -> None:
-    """Retry the failed job ID: back to pending and queued again."""
+    """Retry the failed job ID: back to pending, its message moved from the failed
+    queue back to work (or queued again if none is parked)."""
     job = call(lambda: api.retry_job(job_id))
     emit(as_json, job, lambda: f"job {job_id} queued again ({job.get('status')})")
 

@@ -18,6 +18,7 @@ from receiver.api.schemas import (
     endpoint_out,
     endpoint_patch,
 )
+from receiver.api.turns import failed_queue_turn
 from receiver.app import services
 from shared.broker import BrokerError, ParkedMessage, redrive_failed
 from shared.store import ConflictError, EndpointRecord, RecordNotFoundError
@@ -96,8 +97,9 @@ def delete(name: str) -> Response:
 
 @blueprint.post("/endpoints/<name>/redrive")
 @describe("Move every message of the endpoint's failed queue back to its work queue "
-          "(attempt 1); their failed jobs go back to pending",
-          body=empty, response=RedriveSchema(), errors=(400, 404, 503))
+          "(each keeps its attempt and starts a new round); their failed jobs go back to "
+          "pending (409 while a job retry or another redrive of the endpoint runs)",
+          body=empty, response=RedriveSchema(), errors=(400, 404, 409, 503))
 def redrive(name: str) -> Response:
     load_body(empty, empty_ok=True)
     endpoint = endpoint_named(name)
@@ -116,7 +118,8 @@ def redrive(name: str) -> Response:
             pass  # already retried, or its rule is gone (the consumer drops it)
 
     try:
-        moved = redrive_failed(services().settings, endpoint.name, before_move)
+        with failed_queue_turn(store, endpoint):
+            moved = redrive_failed(services().settings, endpoint.name, before_move)
     except BrokerError as exc:
         return unavailable(f"redrive stopped ({exc}); call it again to move the rest")
     log.info("failed queue redriven", endpoint=name, moved=moved, jobs_reset=reset)

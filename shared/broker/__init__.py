@@ -30,7 +30,7 @@ from shared.broker.errors import (
 )
 from shared.broker.probe import NodeStatus, probe_nodes
 from shared.broker.publisher import OutgoingMessage, Publisher, PublisherObserver
-from shared.broker.redrive import ParkedMessage, redrive_failed
+from shared.broker.redrive import ParkedMessage, redrive_failed, retry_parked
 from shared.broker.topology import (
     QueueSpec,
     declare_topology,
@@ -75,4 +75,5 @@ __all__ = [
     "probe_nodes",
     "queue_depths",
     "redrive_failed",
+    "retry_parked",
 ]

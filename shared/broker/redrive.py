@@ -85,6 +85,61 @@ def redrive_failed(
     return moved
 
 
+def retry_parked(settings: Settings, endpoint: str, message_id: str) -> int:
+    """Move the parked message of one job (its message id) from `endpoint`'s failed
+    queue back to its work queue (`back_to_work`, as a redrive does); returns how
+    many copies of it were parked (0: none, nothing moved).
+
+    Every message the queue held when this started is taken without an ack; the
+    first copy is published to the work queue with a confirm, then it and any other
+    copies of the job (a message parked twice) are acked, so the failed queue no
+    longer shows the job; the others go back, in their order, with one nack. A
+    failure on the way closes the connection, which gives every message back.
+    Quorum queues put messages given back behind those parked meanwhile (classic
+    queues restore their places) and count the return in ``x-delivery-count``.
+    Callers take turns per failed queue: a second mover holding the other messages
+    would hide this job's from it.
+
+    Raises `BrokerUnavailableError`, `BrokerAccessDeniedError`, `PublishRejectedError`,
+    `TopologyMismatchError`.
+    """
+    source = failed_queue(settings.queue_prefix, endpoint)
+    target = work_queue(settings.queue_prefix, endpoint)
+    context = f"moving the message of job {message_id} from {source!r} to {target!r}"
+    connection = connect(settings, "crossdock-retry")
+    try:
+        declare_topology(connection, settings, endpoint)
+        with pika_errors(context):
+            channel = connection.channel()
+            channel.confirm_delivery()
+            waiting = channel.queue_declare(source, passive=True).method.message_count
+            copies: list[tuple[Any, Any, bytes]] = []
+            last_other: int | None = None
+            for _ in range(waiting):
+                method, properties, body = channel.basic_get(source, auto_ack=False)
+                if method is None:
+                    break
+                if properties.message_id == message_id:
+                    copies.append((method, properties, body))
+                else:
+                    last_other = method.delivery_tag
+        if copies:
+            _method, properties, body = copies[0]
+            publish_confirmed(channel, OutgoingMessage(
+                target, body, back_to_work(properties.headers or {}), message_id,
+                content_type=properties.content_type,
+            ))
+        with pika_errors(context):
+            for method, _properties, _body in copies:
+                channel.basic_ack(method.delivery_tag)
+            if last_other is not None:
+                channel.basic_nack(last_other, multiple=True, requeue=True)
+            channel.close()  # waits for the broker: the others are back when this returns
+    finally:
+        close_quietly(connection)
+    return len(copies)
+
+
 def _move_one(channel: Any, source: str, target: str, before_move: BeforeMove | None) -> bool:
     """Move the head of `source`; False when it is empty."""
     context = f"moving a message from {source!r} to {target!r}"

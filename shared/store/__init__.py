@@ -9,6 +9,7 @@ return the frozen records below and raise only crossdock errors.
 from shared.store.base import UNSET, Unset
 from shared.store.coordination import (
     SCHEDULER_LEASE_KEY,
+    failed_queue_lease_key,
     normalize_registry,
     repository_lease_key,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "Unset",
     "current_revision",
     "database_revision",
+    "failed_queue_lease_key",
     "generate_secret_key",
     "head_revision",
     "normalize_registry",
