@@ -34,6 +34,8 @@ from shared.broker.redrive import ParkedMessage, redrive_failed, retry_parked
 from shared.broker.topology import (
     QueueSpec,
     declare_topology,
+    delete_topology,
+    endpoint_queue_names,
     endpoint_topology,
     ping,
     queue_depths,
@@ -70,6 +72,8 @@ __all__ = [
     "TopologyMismatchError",
     "Worker",
     "declare_topology",
+    "delete_topology",
+    "endpoint_queue_names",
     "endpoint_topology",
     "ping",
     "probe_nodes",

@@ -164,6 +164,15 @@ class Publisher:
             for spec in endpoint_topology(self._settings, endpoint):
                 self._owners[spec.name] = endpoint
 
+    def forget_endpoint(self, endpoint: str) -> None:
+        """`endpoint` was deleted with its queues: drop it from the declaration cache,
+        so that an unroutable publish to one of its queues is an error instead of
+        declaring them again (a new endpoint of that name is declared afresh)."""
+        with self._lock:
+            self._declared.discard(endpoint)
+            self._owners = {queue: owner for queue, owner in self._owners.items()
+                            if owner != endpoint}
+
     def publish(
         self,
         queue: str,

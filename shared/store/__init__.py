@@ -13,6 +13,7 @@ from shared.store.coordination import (
     normalize_registry,
     repository_lease_key,
 )
+from shared.store.delays import remember_queue_delays
 from shared.store.errors import (
     ConflictError,
     RecordNotFoundError,
@@ -44,6 +45,7 @@ from shared.store.records import (
     LogLevel,
     NewJob,
     PairRecord,
+    QueueDelays,
     RuleFilter,
     RuleRecord,
     SourceKind,
@@ -73,6 +75,7 @@ __all__ = [
     "LogLevel",
     "NewJob",
     "PairRecord",
+    "QueueDelays",
     "RecordNotFoundError",
     "RuleFilter",
     "RuleRecord",
@@ -90,6 +93,7 @@ __all__ = [
     "head_revision",
     "normalize_registry",
     "open_store",
+    "remember_queue_delays",
     "repository_lease_key",
     "upgrade_database",
     "upgrade_schema",

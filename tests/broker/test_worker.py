@@ -35,6 +35,8 @@ from shared.broker import (
     TopologyMismatchError,
     Worker,
     declare_topology,
+    delete_topology,
+    endpoint_topology,
     redrive_failed,
 )
 from shared.messages import MessageDecodeError, decode
@@ -321,6 +323,56 @@ def test_an_endpoint_added_while_running_is_consumed(broker) -> None:
 
     assert delivery.endpoint == second
     assert worker.endpoints == {first, second}
+
+
+def test_a_deleted_endpoint_is_let_go_and_its_queues_stay_deleted(broker) -> None:
+    """The endpoint's queues are deleted (with the endpoint) while its consumer runs a
+    message: the broker's cancel stops the worker consuming it, and the message's
+    retry copy, finding no queue, is dropped instead of declaring them again."""
+    endpoint, other = broker.endpoint(), broker.endpoint()
+    settings = broker.settings((endpoint, other))
+    publish(settings, broker.job(endpoint))
+    release = threading.Event()
+
+    def held(delivery: Delivery) -> Outcome:
+        release.wait(10)
+        return Retry("503 while the endpoint was deleted")
+
+    handler = broker.recorder(held)
+    worker = Worker(settings, handler, [endpoint, other])
+    with capture_logs() as logs, broker.running(worker):
+        handler.next()
+        delete_topology(settings, endpoint)
+        broker.wait_for(lambda: worker.endpoints == {other}, what="the endpoint let go")
+        release.set()
+        broker.wait_for(lambda: any(entry["event"].startswith("message dropped")
+                                    for entry in logs), what="the orphan dropped")
+        publish(settings, broker.job(other, job_id=2))
+        handler.next()  # the other endpoint is still consumed
+
+    assert [spec.name for spec in endpoint_topology(settings, endpoint)
+            if broker.exists(spec.name)] == []
+    assert any(entry["event"].startswith("consumer cancelled by the broker")
+               for entry in logs)
+
+
+def test_an_endpoint_removed_while_running_is_no_longer_consumed(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    handler = broker.recorder(Ack())
+    worker = Worker(settings, handler, [endpoint])
+    with broker.running(worker):
+        publish(settings, broker.job(endpoint, job_id=1))
+        handler.next()
+        worker.remove_endpoint(endpoint)
+        broker.wait_for(lambda: broker.consumers(work_queue(settings.queue_prefix,
+                                                            endpoint)) == 0,
+                        what="the consumer cancelled")
+        publish(settings, broker.job(endpoint, job_id=2))
+
+    assert worker.endpoints == frozenset()
+    assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 1
+    assert handler.deliveries.empty()
 
 
 def test_stop_lets_in_flight_handlers_finish(broker) -> None:

@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import json
 
+import pika
 import pytest
 from structlog.testing import capture_logs
 
+from receiver.app import create_app
 from shared.broker import (
     ATTEMPT_HEADER,
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
     ROUND_START_HEADER,
+    PublishRejectedError,
+    declare_topology,
+    endpoint_queue_names,
 )
 from shared.dispatch import job_message
 from shared.messages import encode
 from shared.queues import failed_queue, work_queue
 from shared.settings import Settings
 from shared.store import JobStatus, NewJob, Store
-from tests.receiver.api.conftest import Api, RecordingPublisher, queue_messages
+from tests.receiver.api.conftest import AMQP_URL, Api, RecordingPublisher, queue_messages
+from tests.support.registry_server import free_port
+from tests.support.settings import delete_queues
 
 PASSWORD = "endpoint-pa55word-do-not-show"
 
@@ -190,3 +197,71 @@ def test_redrive_moves_parked_messages_back_to_work_for_a_new_round_of_attempts(
 
 def rule_source(store: Store) -> int:
     return store.get_source_by_name("origin").id
+
+
+def existing(names: list[str]) -> list[str]:
+    """Those of these queues that exist on the test broker."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    found = []
+    try:
+        for name in names:
+            channel = connection.channel()
+            try:
+                channel.queue_declare(name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:
+                continue
+            found.append(name)
+            channel.close()
+    finally:
+        connection.close()
+    return found
+
+
+def test_deleting_an_endpoint_deletes_its_queues_those_of_earlier_delays_too(
+    api: Api, store: Store, settings: Settings, publisher: RecordingPublisher
+) -> None:
+    # Given an endpoint whose queues were declared with today's settings and, before,
+    # with other retry_delays and defer_seconds (each process records its delays),
+    api.endpoint()
+    earlier = settings.replace(retry_delays=(7,), defer_seconds=3)
+    store.remember_queue_delays(earlier.retry_delays, [earlier.defer_seconds])
+    names = endpoint_queue_names(settings, "mirror", (7,), (3,))
+    try:
+        publisher.ensure_endpoint("mirror")
+        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        declare_topology(connection, earlier, "mirror")
+        connection.close()
+        publisher.publish(work_queue(settings.queue_prefix, "mirror"), b"an orphan to be")
+        assert len(existing(names)) == 9  # work, 4 + 1 retry tiers, 2 defer, failed
+
+        # when it is deleted,
+        with capture_logs() as logs:
+            response = api.delete("/endpoints/mirror")
+
+        # then every queue goes with it, its messages too,
+        assert response.status_code == 204
+        assert existing(names) == []
+        assert api.get("/endpoints/mirror").status_code == 404
+        [line] = [entry for entry in logs if entry["event"] == "endpoint deleted"]
+        assert line["messages_dropped"] == 1
+        # and this receiver's publisher declares none again for a late publish.
+        with pytest.raises(PublishRejectedError, match="no queue"):
+            publisher.publish(work_queue(settings.queue_prefix, "mirror"), b"late")
+        assert existing(names) == []
+    finally:
+        delete_queues(names)
+
+
+def test_an_endpoint_is_not_deleted_while_rabbitmq_is_unreachable(
+    settings: Settings, store: Store, publisher: RecordingPublisher
+) -> None:
+    unreachable = settings.replace(amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    app = create_app(unreachable, store=store, publisher=publisher)
+    api = Api(app.test_client())
+    api.endpoint()
+
+    response = api.delete("/endpoints/mirror")
+
+    assert response.status_code == 503
+    assert "endpoint mirror was not deleted" in response.get_json()["error"]["message"]
+    assert api.get("/endpoints/mirror").status_code == 200
