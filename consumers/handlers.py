@@ -16,6 +16,7 @@ inventory, so that deletes made while it was off are applied when it runs again.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +26,8 @@ import structlog
 from consumers.context import HarborProjects, JobContext, JobOutcome
 from consumers.metrics import ConsumerMetrics
 from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
-from shared.copy.engine import CopyOptions
-from shared.copy.events import short_digest
+from shared.copy.engine import CopyOptions, CopyResult
+from shared.copy.events import human_bytes, short_digest
 from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError, PermanentError
 from shared.filters import from_rule, passes
@@ -171,8 +172,7 @@ class JobHandlers:
             raise
         if result.status == "skipped" and not any(r.status == "copied" for r in result.referrers):
             return JobOutcome(JobStatus.SKIPPED, result.reason)
-        return JobOutcome(JobStatus.SUCCEEDED, f"copied {result.destination}",
-                          result.total_bytes_uploaded)
+        return JobOutcome(JobStatus.SUCCEEDED, copy_summary(result), result.total_bytes_uploaded)
 
     # -- two-way pairs -----------------------------------------------------------------
 
@@ -445,3 +445,25 @@ def _digest_of(client: RegistryClient, repository: str, tag: str) -> str | None:
 
 def _short(digest: str | None) -> str:
     return short_digest(digest) if digest else "absent"
+
+
+def copy_summary(result: CopyResult) -> str:
+    """A copy job's last log line: what the copy took. The engine has already logged
+    each image's own ``copied …`` or ``skipped …`` line; repeating it read as a
+    second copy."""
+    everything = list(_with_referrers(result))
+    uploaded = sum(r.blobs_uploaded for r in everything)
+    mounted = sum(r.blobs_mounted for r in everything)
+    present = sum(r.blobs_present for r in everything)
+    referrers = sum(1 for r in everything[1:] if r.status == "copied")
+    text = (f"done: {uploaded} blob(s) uploaded ({human_bytes(result.total_bytes_uploaded)}), "
+            f"{mounted} mounted, {present} already there")
+    if referrers:
+        text += f"; {referrers} referrer(s) copied"
+    return f"{text}; {result.seconds:.1f} s"
+
+
+def _with_referrers(result: CopyResult) -> Iterator[CopyResult]:
+    yield result
+    for referrer in result.referrers:
+        yield from _with_referrers(referrer)

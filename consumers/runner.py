@@ -332,7 +332,7 @@ class JobRunner:
         return Retry(error), self._record_transient(ctx, delivery, error), error
 
     def _record_transient(self, ctx: JobContext, delivery: Delivery, error: str) -> str:
-        delay = retry_tier(delivery.attempt, self._settings.retry_delays,
+        delay = retry_tier(delivery.attempt_in_round, self._settings.retry_delays,
                            self._settings.max_attempts)
         if delay is None:
             text = f"failed after {delivery.attempt} attempts: {error}"

@@ -1,9 +1,9 @@
 """`crossdock consumer`: consume endpoints' work queues until told to stop.
 
 Consumes the named endpoints, or every endpoint in the store (picking up new
-ones while it runs). SIGTERM and SIGINT stop it gracefully: no new messages,
-in-flight jobs finish (or go back to the queue after the worker's stop
-timeout), exit 0.
+ones while it runs, and letting deleted ones go). SIGTERM and SIGINT stop it
+gracefully: no new messages, in-flight jobs finish (or go back to the queue
+after the worker's stop timeout), exit 0.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from shared.broker import Publisher, Worker
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.errors import ConfigurationError, CrossdockError
 from shared.settings import Settings
-from shared.store import Store
+from shared.store import Store, remember_queue_delays
 
 ENDPOINT_POLL_SECONDS = 5.0
 LISTED_ENDPOINTS = 20  # in the message about an unknown endpoint
@@ -63,6 +63,7 @@ class ConsumerService:
         self.settings = settings
         self.endpoint_poll_seconds = endpoint_poll_seconds
         self.store = store
+        remember_queue_delays(store, settings)
         self.fixed_endpoints = tuple(endpoints)
         if self.fixed_endpoints:
             check_endpoint_names(self.fixed_endpoints,
@@ -126,15 +127,22 @@ class ConsumerService:
         self.stop()
 
     def _watch_endpoints(self) -> None:
-        """Consume endpoints created while running (unless a fixed list was given)."""
+        """Follow the store's endpoints: consume those created while running (with a
+        fixed list, only those listed), stop consuming deleted ones, and consume
+        again an endpoint the broker stopped (its work queue deleted by hand) while
+        the store still has it."""
         while not self._stopped.wait(self.endpoint_poll_seconds):
-            if self.fixed_endpoints:
-                continue
             try:
                 names = {endpoint.name for endpoint in self.store.list_endpoints()}
             except CrossdockError as exc:
                 log.warning("could not list endpoints", error=str(exc))
                 continue
-            for name in sorted(names - self.worker.endpoints):
-                log.info("new endpoint, consuming it", endpoint=name)
+            wanted = names & set(self.fixed_endpoints) if self.fixed_endpoints else names
+            consumed = self.worker.endpoints
+            for name in sorted(wanted - consumed):
+                log.info("consuming endpoint", endpoint=name)
                 self.worker.add_endpoint(name)
+            if not self.fixed_endpoints:
+                for name in sorted(consumed - names):
+                    log.info("endpoint deleted, no longer consuming it", endpoint=name)
+                    self.worker.remove_endpoint(name)

@@ -19,7 +19,7 @@ from receiver.errors import register_error_handlers
 from receiver.metrics import ReceiverMetrics
 from shared.broker import Publisher
 from shared.settings import Settings
-from shared.store import EndpointRecord, SourceRecord, Store, open_store
+from shared.store import EndpointRecord, SourceRecord, Store, open_store, remember_queue_delays
 
 log = structlog.get_logger("crossdock.receiver")
 
@@ -61,6 +61,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     opened = store or open_store(settings, wait_seconds=settings.store_wait_seconds)
+    remember_queue_delays(opened, settings)
     app.extensions["crossdock"] = Services(
         settings=settings,
         store=opened,

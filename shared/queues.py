@@ -12,7 +12,8 @@ RabbitMQ console and sort together::
 The delay is part of a retry queue's name because RabbitMQ refuses to redeclare
 a queue with another ``x-message-ttl``. Changing ``retry_delays`` therefore
 creates new retry queues; messages waiting in the old ones still dead-letter
-back to the work queue, and the old queues can be deleted once empty. The same
+back to the work queue, and the old queues can be deleted once empty (deleting
+the endpoint deletes them too: the store remembers every delay used). The same
 holds for the defer queue and ``defer_seconds``.
 """
 

@@ -51,3 +51,13 @@ def test_every_command_in_the_readme_exists(words: list[str]) -> None:
     run = subprocess.run([CROSSDOCK, *words, "--help"], capture_output=True, text=True,
                          timeout=60, check=False)
     assert run.returncode == 0, run.stderr
+
+
+def test_every_header_of_ours_is_documented_in_the_console_section() -> None:
+    from shared.broker import delivery
+
+    section = README.split("### Reading the queues in the RabbitMQ console")[1].split("\n### ")[0]
+    headers = [value for name, value in vars(delivery).items() if name.endswith("_HEADER")]
+    assert len(headers) == 7
+    for header in headers:
+        assert f"| `{header}` |" in section, f"{header} is not in the console section's table"

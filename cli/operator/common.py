@@ -21,6 +21,17 @@ from shared.settings import Settings
 # -- plumbing ---------------------------------------------------------------------------
 
 
+class WholeNumber(click.IntRange):
+    """An integer within bounds (an id, a limit). Click's own type calls itself an
+    "integer range", so ``jobs log abc`` said "'abc' is not a valid integer range"."""
+
+    name = "whole number"
+
+
+ID = WholeNumber(min=1)
+"""A record's id on the command line: 1 or more."""
+
+
 @dataclass(frozen=True)
 class ApiTarget:
     """Where the API is and the token to show it; the client is made per command."""

@@ -99,7 +99,8 @@ def endpoints_update(api: ApiClient, name: str, url: str | None, kind: str | Non
 @json_option
 @api_command
 def endpoints_delete(api: ApiClient, name: str, as_json: bool) -> None:
-    """Delete the endpoint NAME and its job history (refused while a rule uses it)."""
+    """Delete the endpoint NAME, its job history and its RabbitMQ queues (refused
+    while a rule uses it)."""
     call(lambda: api.delete_endpoint(name))
     if not as_json:  # the API answers 204: no JSON to print
         click.echo(f"deleted endpoint {name}")

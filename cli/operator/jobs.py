@@ -7,6 +7,8 @@ import click
 from cli import tables
 from cli.api_client import ApiClient, Json
 from cli.operator.common import (
+    ID,
+    WholeNumber,
     api_command,
     api_group,
     call,
@@ -21,8 +23,7 @@ from shared.kinds import ExecutionStatus, JobStatus
 jobs_group = api_group("jobs", "Replication jobs: one action for one image.")
 executions_group = api_group("executions", "Executions: runs of rules (initial, manual, "
                                            "scheduled).")
-ID = click.IntRange(min=1)
-LIMIT = click.option("--limit", type=click.IntRange(1, 1000), metavar="N",
+LIMIT = click.option("--limit", type=WholeNumber(1, 1000), metavar="N",
                      help="Show at most N, newest first (default: 100).")
 
 
@@ -102,7 +103,8 @@ def jobs_log(api: ApiClient, job_id: int, as_json: bool) -> None:
 @json_option
 @api_command
 def jobs_retry(api: ApiClient, job_id: int, as_json: bool) -> None:
-    """Retry the failed job ID: back to pending and queued again."""
+    """Retry the failed job ID: back to pending, its message moved from the failed
+    queue back to work (or queued again if none is parked)."""
     job = call(lambda: api.retry_job(job_id))
     emit(as_json, job, lambda: f"job {job_id} queued again ({job.get('status')})")
 

@@ -7,6 +7,7 @@ import click
 from cli import tables
 from cli.api_client import ApiClient, Json
 from cli.operator.common import (
+    ID,
     api_command,
     api_group,
     call,
@@ -22,7 +23,6 @@ from cli.operator.common import (
 
 links_group = api_group("links", "Registry links: a source and an endpoint that are one "
                                  "registry (what makes two opposite rules a two-way pair).")
-LINK_ID = click.IntRange(min=1)
 
 
 def link_text(link: Json) -> str:
@@ -48,7 +48,7 @@ def links_list(api: ApiClient, as_json: bool) -> None:
 
 
 @links_group.command("show")
-@click.argument("link_id", metavar="ID", type=LINK_ID)
+@click.argument("link_id", metavar="ID", type=ID)
 @json_option
 @api_command
 def links_show(api: ApiClient, link_id: int, as_json: bool) -> None:
@@ -75,7 +75,7 @@ def links_create(api: ApiClient, source: str, endpoint: str, harbor_account: str
 
 
 @links_group.command("update")
-@click.argument("link_id", metavar="ID", type=LINK_ID)
+@click.argument("link_id", metavar="ID", type=ID)
 @click.option("--harbor-account", metavar="ACCOUNT",
               help="Harbor: the account crossdock writes to this registry with.")
 @click.option("--clear-harbor-account", is_flag=True, help="Remove the Harbor account.")
@@ -95,7 +95,7 @@ def links_update(api: ApiClient, link_id: int, harbor_account: str | None,
 
 
 @links_group.command("delete")
-@click.argument("link_id", metavar="ID", type=LINK_ID)
+@click.argument("link_id", metavar="ID", type=ID)
 @json_option
 @api_command
 def links_delete(api: ApiClient, link_id: int, as_json: bool) -> None:

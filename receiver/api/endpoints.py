@@ -18,8 +18,15 @@ from receiver.api.schemas import (
     endpoint_out,
     endpoint_patch,
 )
+from receiver.api.turns import failed_queue_turn
 from receiver.app import services
-from shared.broker import BrokerError, ParkedMessage, redrive_failed
+from shared.broker import (
+    BrokerError,
+    ParkedMessage,
+    delete_topology,
+    endpoint_queue_names,
+    redrive_failed,
+)
 from shared.store import ConflictError, EndpointRecord, RecordNotFoundError
 
 blueprint = Blueprint("endpoints", __name__)
@@ -85,19 +92,47 @@ def update(name: str) -> Response:
 
 
 @blueprint.delete("/endpoints/<name>")
-@describe("Delete an endpoint and its job history (409 while a rule uses it)",
-          status=204, errors=(404, 409))
+@describe("Delete an endpoint, its job history and its RabbitMQ queues with their "
+          "messages (409 while a rule uses it; 503 when RabbitMQ is unreachable)",
+          status=204, errors=(404, 409, 503))
 def delete(name: str) -> Response:
-    services().store.delete_endpoint(endpoint_named(name).id)
-    services().endpoints.clear()
-    log.info("endpoint deleted", endpoint=name)
+    """The store's record goes first (then no consumer takes the endpoint up again),
+    then its queues, those of every retry and defer delay ever used included; its
+    jobs went with the record, so their messages are orphans. RabbitMQ unreachable:
+    nothing is deleted. Lost half-way: the record is gone and the 503 names the
+    queues left."""
+    found = services()
+    endpoint = endpoint_named(name)
+    delays = found.store.queue_delays()
+    deleted = False
+
+    def delete_record() -> None:
+        nonlocal deleted
+        found.store.delete_endpoint(endpoint.id)
+        deleted = True
+        found.endpoints.clear()
+        found.publisher.forget_endpoint(endpoint.name)
+
+    try:
+        dropped = delete_topology(found.settings, endpoint.name, retry_delays=delays.retry,
+                                  defer_seconds=delays.defer, before_delete=delete_record)
+    except BrokerError as exc:
+        if not deleted:
+            return unavailable(f"endpoint {name} was not deleted: {exc}")
+        queues = ", ".join(endpoint_queue_names(found.settings, endpoint.name, delays.retry,
+                                               delays.defer))
+        log.error("endpoint deleted, but not all of its queues", endpoint=name, error=str(exc))
+        return unavailable(f"endpoint {name} was deleted, but not all of its queues ({exc}); "
+                           f"delete those left with rabbitmqctl delete_queue <name>: {queues}")
+    log.info("endpoint deleted", endpoint=name, messages_dropped=dropped)
     return Response(status=204)
 
 
 @blueprint.post("/endpoints/<name>/redrive")
 @describe("Move every message of the endpoint's failed queue back to its work queue "
-          "(attempt 1); their failed jobs go back to pending",
-          body=empty, response=RedriveSchema(), errors=(400, 404, 503))
+          "(each keeps its attempt and starts a new round); their failed jobs go back to "
+          "pending (409 while a job retry or another redrive of the endpoint runs)",
+          body=empty, response=RedriveSchema(), errors=(400, 404, 409, 503))
 def redrive(name: str) -> Response:
     load_body(empty, empty_ok=True)
     endpoint = endpoint_named(name)
@@ -116,7 +151,8 @@ def redrive(name: str) -> Response:
             pass  # already retried, or its rule is gone (the consumer drops it)
 
     try:
-        moved = redrive_failed(services().settings, endpoint.name, before_move)
+        with failed_queue_turn(store, endpoint):
+            moved = redrive_failed(services().settings, endpoint.name, before_move)
     except BrokerError as exc:
         return unavailable(f"redrive stopped ({exc}); call it again to move the rest")
     log.info("failed queue redriven", endpoint=name, moved=moved, jobs_reset=reset)

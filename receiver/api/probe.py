@@ -113,6 +113,8 @@ def _reach(client: RegistryClient, target: Target, checks: Checks) -> bool:
 
 def _tls_message(exc: TLSError) -> str:
     text = str(exc)
+    if exc.status is not None:  # the server answered plain HTTP: it wants https (says so)
+        return text
     if "wrong version number" in text.lower():
         return f"{text}: the server does not speak TLS there; use an http:// URL"
     return (f"{text}. Set ca_bundle to the PEM file of the CA that signed the registry's "

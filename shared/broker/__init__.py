@@ -10,6 +10,7 @@ from shared.broker.delivery import (
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
+    ROUND_START_HEADER,
     Ack,
     Defer,
     Delivery,
@@ -29,10 +30,12 @@ from shared.broker.errors import (
 )
 from shared.broker.probe import NodeStatus, probe_nodes
 from shared.broker.publisher import OutgoingMessage, Publisher, PublisherObserver
-from shared.broker.redrive import ParkedMessage, redrive_failed
+from shared.broker.redrive import ParkedMessage, redrive_failed, retry_parked
 from shared.broker.topology import (
     QueueSpec,
     declare_topology,
+    delete_topology,
+    endpoint_queue_names,
     endpoint_topology,
     ping,
     queue_depths,
@@ -46,6 +49,7 @@ __all__ = [
     "ERROR_HEADER",
     "ORIGIN_HEADER",
     "REASON_HEADER",
+    "ROUND_START_HEADER",
     "Ack",
     "BrokerAccessDeniedError",
     "BrokerBlockedError",
@@ -68,9 +72,12 @@ __all__ = [
     "TopologyMismatchError",
     "Worker",
     "declare_topology",
+    "delete_topology",
+    "endpoint_queue_names",
     "endpoint_topology",
     "ping",
     "probe_nodes",
     "queue_depths",
     "redrive_failed",
+    "retry_parked",
 ]

@@ -6,10 +6,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Our own attempt counter (1 for a job's first run). The broker's `x-death`
-#: counts are not used: they change shape between versions and reset when an
-#: operator moves a message by hand.
+#: The attempt this message runs as, in every queue: 1 for a new job; in a retry
+#: queue and in the failed queue the attempt after the one that failed (what it runs
+#: as once back in work); in the defer queue the same attempt again (a deferral is
+#: not an attempt). Counted over the job's life: a redrive or ``jobs retry`` keeps it.
+#: The broker's `x-death` counts are not used: they change shape between versions
+#: and reset when an operator moves a message by hand.
 ATTEMPT_HEADER = "x-crossdock-attempt"
+#: The attempt the message's current round began with (absent: 1). A round has
+#: ``max_attempts`` attempts; a redrive or ``jobs retry`` starts a new one.
+ROUND_START_HEADER = "x-crossdock-round-start"
 #: The last error, on retried and parked copies.
 ERROR_HEADER = "x-crossdock-error"
 #: On parked copies: "failed" (permanent) or "exhausted" (out of attempts).
@@ -38,11 +44,18 @@ class Delivery:
     endpoint: str
     message_id: str | None = None
     deferrals: int = 0  # from DEFERRALS_HEADER; 0 until the job is first deferred
+    round_start: int = 1  # from ROUND_START_HEADER; at most `attempt`
     #: False once the channel that delivered the message has closed: nothing can be
     #: acked there any more, and the broker redelivers the message (to another
     #: consumer, perhaps while this handler still runs). Any thread may call it.
     connection_alive: Callable[[], bool] = field(default=_always_alive, compare=False,
                                                  repr=False)
+
+    @property
+    def attempt_in_round(self) -> int:
+        """Which attempt of its round this is (1-based): what ``max_attempts`` and the
+        retry tiers count."""
+        return self.attempt - self.round_start + 1
 
 
 @dataclass(frozen=True)
@@ -89,6 +102,12 @@ Handler = Callable[[Delivery], Outcome]
 def attempt_from_headers(headers: Mapping[str, Any]) -> int:
     """Our attempt header; 1 when missing or unreadable (a hand-published message)."""
     return max(_count(headers.get(ATTEMPT_HEADER)), 1)
+
+
+def round_start_from_headers(headers: Mapping[str, Any]) -> int:
+    """Where the message's round of attempts began: 1 when missing or unreadable, and
+    never after its attempt."""
+    return min(max(_count(headers.get(ROUND_START_HEADER)), 1), attempt_from_headers(headers))
 
 
 def deferrals_from_headers(headers: Mapping[str, Any]) -> int:

@@ -23,7 +23,7 @@ import pika.exceptions
 import structlog
 
 from shared.broker.connection import PIKA_ERRORS, node_failed, translate
-from shared.broker.delivery import ATTEMPT_HEADER
+from shared.broker.delivery import ATTEMPT_HEADER, ROUND_START_HEADER
 from shared.broker.errors import BrokerBlockedError, PublishRejectedError, PublishTimeoutError
 from shared.broker.lane import BLOCKED_MESSAGE, Lane, Request
 from shared.broker.topology import declare_topology, endpoint_topology
@@ -164,6 +164,15 @@ class Publisher:
             for spec in endpoint_topology(self._settings, endpoint):
                 self._owners[spec.name] = endpoint
 
+    def forget_endpoint(self, endpoint: str) -> None:
+        """`endpoint` was deleted with its queues: drop it from the declaration cache,
+        so that an unroutable publish to one of its queues is an error instead of
+        declaring them again (a new endpoint of that name is declared afresh)."""
+        with self._lock:
+            self._declared.discard(endpoint)
+            self._owners = {queue: owner for queue, owner in self._owners.items()
+                            if owner != endpoint}
+
     def publish(
         self,
         queue: str,
@@ -200,9 +209,14 @@ class Publisher:
 
         self._submit(send, deadline)
 
-    def publish_jobs(self, jobs: Sequence[JobMessage], *, deadline: float | None = None) -> None:
+    def publish_jobs(self, jobs: Sequence[JobMessage], *, deadline: float | None = None,
+                     attempt: int = 1) -> None:
         """Declare the jobs' endpoints if needed and publish each to its work queue,
-        attempt 1, message id = job id. Raises like `publish`."""
+        message id = job id, to run as `attempt` (a job retried by an operator goes on
+        counting) at the start of a round of attempts. Raises like `publish`."""
+        headers: dict[str, Any] = {ATTEMPT_HEADER: attempt}
+        if attempt > 1:
+            headers[ROUND_START_HEADER] = attempt
         for endpoint in dict.fromkeys(job.endpoint for job in jobs):
             self.ensure_endpoint(endpoint, deadline=deadline)
         self.publish_many(
@@ -210,7 +224,7 @@ class Publisher:
                 OutgoingMessage(
                     queue=work_queue(self._settings.queue_prefix, job.endpoint),
                     body=encode(job),
-                    headers={ATTEMPT_HEADER: 1},
+                    headers=headers,
                     message_id=str(job.job_id),
                 )
                 for job in jobs

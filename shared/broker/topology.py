@@ -1,4 +1,4 @@
-"""Per-endpoint queues: what they look like, declaring them, and looking at them.
+"""Per-endpoint queues: what they look like, declaring, looking at and deleting them.
 
 Every queue is durable and declared through the default exchange. Their
 arguments follow `settings.queue_type`:
@@ -19,6 +19,7 @@ set queue_type back, or drain and delete the endpoint's queues first.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +97,52 @@ def declare_topology(connection: Any, settings: Settings, endpoint: str) -> None
         if channel.is_open:
             with pika_errors(context):
                 channel.close()
+
+
+def endpoint_queue_names(
+    settings: Settings, endpoint: str, retry_delays: Iterable[int] = (),
+    defer_seconds: Iterable[int] = (),
+) -> list[str]:
+    """Every queue `endpoint` may have: those of `endpoint_topology`, plus the retry
+    and defer queues of other delays (earlier settings). The work queue comes first.
+    Pure."""
+    prefix = settings.queue_prefix
+    names = [spec.name for spec in endpoint_topology(settings, endpoint)]
+    names += [retry_queue(prefix, endpoint, delay) for delay in sorted(set(retry_delays))]
+    names += [defer_queue(prefix, endpoint, seconds) for seconds in sorted(set(defer_seconds))]
+    return list(dict.fromkeys(names))
+
+
+def delete_topology(
+    settings: Settings, endpoint: str, *, retry_delays: Iterable[int] = (),
+    defer_seconds: Iterable[int] = (), before_delete: Callable[[], None] | None = None,
+) -> int:
+    """Delete the queues of `endpoint` (`endpoint_queue_names`) with the messages they
+    hold; returns how many messages went. Queues that do not exist are fine.
+
+    The work queue goes first: RabbitMQ cancels its consumers at once (the worker
+    then stops consuming the endpoint, and re-declares none of its queues). A
+    message a consumer still holds is then an orphan: a retry or parking copy
+    published for it finds no queue and is dropped.
+
+    `before_delete` runs once a connection is open and before anything is deleted
+    (the store's deletion: if it raises, nothing is). Raises `BrokerUnavailableError`
+    or `BrokerAccessDeniedError` (without configure permission): before
+    `before_delete` ran, or after, with some queues left.
+    """
+    names = endpoint_queue_names(settings, endpoint, retry_delays, defer_seconds)
+    connection = connect(settings, "crossdock-delete-endpoint")
+    dropped = 0
+    try:
+        if before_delete is not None:
+            before_delete()
+        with pika_errors(f"deleting the queues of endpoint {endpoint!r}"):
+            channel = connection.channel()
+            for name in names:
+                dropped += int(channel.queue_delete(name).method.message_count)
+    finally:
+        close_quietly(connection)
+    return dropped
 
 
 def _mismatch(settings: Settings, queue: str, detail: str) -> TopologyMismatchError:

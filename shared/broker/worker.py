@@ -53,6 +53,7 @@ from shared.broker.delivery import (
     Retry,
     attempt_from_headers,
     deferrals_from_headers,
+    round_start_from_headers,
 )
 from shared.broker.errors import (
     BrokerAccessDeniedError,
@@ -69,6 +70,7 @@ from shared.settings import Settings
 # Headers the broker sets; a copy we publish starts clean.
 _BROKER_HEADERS = ("x-death", "x-first-death-", "x-last-death-", "x-delivery-count")
 _MAX_ERROR_CHARS = 2000
+_NOT_FOUND = 404
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +133,16 @@ class Worker:
             # If it is closing, the next connection consumes every endpoint anyway.
             with contextlib.suppress(pika.exceptions.AMQPError):
                 connection.add_callback_threadsafe(self._consume_new_endpoints)
+
+    def remove_endpoint(self, endpoint: str) -> None:
+        """Stop consuming `endpoint` (it was deleted): its consumer is cancelled, the
+        messages it is running finish. Nothing is declared. Any thread may call it."""
+        with self._lock:
+            self._endpoints.discard(endpoint)
+            connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(pika.exceptions.AMQPError):
+                connection.add_callback_threadsafe(self._cancel_removed)
 
     def stop(self) -> None:
         """Ask `run()` to stop: no new deliveries, in-flight handlers get `stop_timeout`
@@ -209,18 +221,35 @@ class Worker:
             if not starting:
                 log.info("consuming endpoint", endpoint=endpoint, queue=queue)
 
+    def _cancel_removed(self) -> None:
+        """Connection thread: cancel the consumers of endpoints no longer wanted."""
+        wanted = self.endpoints
+        for tag, (endpoint, queue) in list(self._consumers.items()):
+            if endpoint not in wanted:
+                del self._consumers[tag]
+                with pika_errors(f"cancelling the consumer of {queue!r}"):
+                    self._channel.basic_cancel(tag)  # pika requeues undispatched deliveries
+                log.info("stopped consuming endpoint", endpoint=endpoint, queue=queue)
+
     def _on_cancelled(self, frame: Any) -> None:
-        """The broker cancelled a consumer (its queue was deleted): declare and consume again."""
+        """The broker cancelled a consumer: its queue was deleted, with its endpoint or
+        by hand. Stop consuming that endpoint and declare nothing: its queues stay
+        deleted (the consumer service adds the endpoint back while the store still
+        has it)."""
         endpoint, queue = self._consumers.pop(frame.method.consumer_tag, (None, None))
-        log.warning("consumer cancelled by the broker", endpoint=endpoint, queue=queue)
-        self._channel.connection.call_later(5, self._consume_new_endpoints)
+        if endpoint is not None:
+            with self._lock:
+                self._endpoints.discard(endpoint)
+        log.warning("consumer cancelled by the broker (its queue was deleted); no longer "
+                    "consuming the endpoint", endpoint=endpoint, queue=queue)
 
     def _on_message(self, channel: Any, method: Any, properties: Any, body: bytes) -> None:
-        if self._stopping:
+        consumer = self._consumers.get(method.consumer_tag)
+        if self._stopping or consumer is None:  # stopping, or a consumer just cancelled
             channel.basic_nack(method.delivery_tag, requeue=True)
             return
         headers = MappingProxyType(dict(properties.headers or {}))
-        endpoint, queue = self._consumers[method.consumer_tag]
+        endpoint, queue = consumer
         delivery = Delivery(
             body=body,
             headers=headers,
@@ -230,6 +259,7 @@ class Worker:
             endpoint=endpoint,
             message_id=properties.message_id,
             deferrals=deferrals_from_headers(headers),
+            round_start=round_start_from_headers(headers),
             connection_alive=lambda: bool(channel.is_open),
         )
         self._in_flight[method.delivery_tag] = delivery
@@ -278,71 +308,101 @@ class Worker:
             return
         if not isinstance(outcome, Ack):
             try:
-                self._publish_outcome(delivery, outcome)
+                recorded = self._publish_outcome(delivery, outcome)
             except PublishRejectedError as exc:
                 bound.error("could not record the outcome, requeueing", error=str(exc))
                 with pika_errors("requeueing"):
                     self._channel.basic_nack(tag, requeue=True)
                 return
+            if not recorded:
+                bound.warning("message dropped: the endpoint's queues were deleted (with "
+                              "the endpoint, or by hand)", outcome=type(outcome).__name__)
         with pika_errors("acking"):
             self._channel.basic_ack(tag)
 
-    def _publish_outcome(self, delivery: Delivery, outcome: Retry | Fail | Defer) -> None:
+    def _publish_outcome(self, delivery: Delivery, outcome: Retry | Fail | Defer) -> bool:
+        """Publish the retry, parked or deferred copy; False when the endpoint's work
+        queue is gone (nothing published)."""
         headers = {k: v for k, v in delivery.headers.items() if not k.startswith(_BROKER_HEADERS)}
         if isinstance(outcome, Defer):
-            self._publish_deferred(delivery, outcome, headers)
-            return
+            return self._publish_deferred(delivery, outcome, headers)
         prefix, endpoint = self._settings.queue_prefix, delivery.endpoint
         headers[ERROR_HEADER] = outcome.error[:_MAX_ERROR_CHARS]
         delay = None
         if isinstance(outcome, Retry):
-            delay = retry_tier(
-                delivery.attempt, self._settings.retry_delays, self._settings.max_attempts
-            )
+            delay = retry_tier(delivery.attempt_in_round, self._settings.retry_delays,
+                               self._settings.max_attempts)
+        # Retried or parked, the copy carries the attempt it runs as next (a parked
+        # one once a redrive or `jobs retry` sends it back).
+        headers[ATTEMPT_HEADER] = delivery.attempt + 1
         if delay is not None:
             target = retry_queue(prefix, endpoint, delay)
-            headers[ATTEMPT_HEADER] = delivery.attempt + 1
         else:
             target = failed_queue(prefix, endpoint)
-            headers[ATTEMPT_HEADER] = delivery.attempt
             headers[REASON_HEADER] = "failed" if isinstance(outcome, Fail) else "exhausted"
             headers[ORIGIN_HEADER] = delivery.queue
-        self._publish_copy(delivery, target, headers)
+        if not self._publish_copy(delivery, target, headers):
+            return False
         if delay is None:
             log.warning("message parked", endpoint=endpoint, queue=target,
                         attempt=delivery.attempt, error=outcome.error)
         else:
             log.info("message scheduled for retry", endpoint=endpoint, queue=target,
                      attempt=delivery.attempt, delay=delay, error=outcome.error)
+        return True
 
     def _publish_deferred(
         self, delivery: Delivery, outcome: Defer, headers: dict[str, Any]
-    ) -> None:
+    ) -> bool:
         """The copy waits `defer_seconds` in the defer queue: same attempt, one more deferral."""
         seconds = self._settings.defer_seconds
         target = defer_queue(self._settings.queue_prefix, delivery.endpoint, seconds)
         headers[ATTEMPT_HEADER] = delivery.attempt
         headers[DEFERRALS_HEADER] = delivery.deferrals + 1
         headers[DEFER_REASON_HEADER] = outcome.reason[:_MAX_ERROR_CHARS]
-        self._publish_copy(delivery, target, headers)
+        if not self._publish_copy(delivery, target, headers):
+            return False
         log.info("job deferred", endpoint=delivery.endpoint, queue=target,
                  attempt=delivery.attempt, deferrals=delivery.deferrals + 1,
                  delay=seconds, reason=outcome.reason)
+        return True
 
-    def _publish_copy(self, delivery: Delivery, target: str, headers: dict[str, Any]) -> None:
-        """Publish a copy of `delivery` to `target` with a confirm; a queue deleted
-        meanwhile is declared again once. Raises `PublishRejectedError`."""
+    def _publish_copy(self, delivery: Delivery, target: str, headers: dict[str, Any]) -> bool:
+        """Publish a copy of `delivery` to `target` with a confirm. When `target` is
+        gone: while the endpoint's work queue is there (a queue deleted by hand) its
+        queues are declared again, once; without it (the endpoint was deleted, its
+        work queue first) nothing is declared, the endpoint is no longer consumed and
+        False says the copy was not published. Raises `PublishRejectedError`."""
         message = OutgoingMessage(target, delivery.body, headers, delivery.message_id)
         try:
             publish_confirmed(self._confirm_channel, message)
         except PublishRejectedError as exc:
             if exc.unroutable:
+                if not self._work_queue_exists(delivery.endpoint):
+                    self.remove_endpoint(delivery.endpoint)
+                    return False
                 declare_topology(self._channel.connection, self._settings, delivery.endpoint)
             else:  # nacked: this channel may be nacked for good (see the publisher's lane)
                 log.warning("RabbitMQ nacked a publish, publishing again on a new channel",
                             queue=target)
                 self._renew_confirm_channel()
             publish_confirmed(self._confirm_channel, message)
+        return True
+
+    def _work_queue_exists(self, endpoint: str) -> bool:
+        """Connection thread: a passive declare of `endpoint`'s work queue, on a channel
+        of its own (a 404 closes the channel it comes on)."""
+        queue = work_queue(self._settings.queue_prefix, endpoint)
+        with pika_errors(f"looking for {queue!r}"):
+            channel = self._channel.connection.channel()
+            try:
+                channel.queue_declare(queue, passive=True)
+            except pika.exceptions.ChannelClosedByBroker as exc:
+                if exc.reply_code == _NOT_FOUND:
+                    return False
+                raise
+            channel.close()
+        return True
 
     def _renew_confirm_channel(self) -> None:
         old = self._confirm_channel

@@ -386,6 +386,9 @@ def error_for(response: Response, what: str) -> Exception:
         return UnsupportedOperationError(text, status=status, code=code)
     if code == "DIGEST_INVALID":
         return DigestMismatchError(text)
+    if _plain_http_to_tls(response):
+        return TLSError(f"{text}: the registry speaks https there; use an https:// URL",
+                        status=status, code=code)
     return RegistryRejectedError(text, status=status, code=code)
 
 
@@ -395,6 +398,18 @@ def raise_for(response: Response, what: str, *, ok: tuple[int, ...] = (200,)) ->
         return response
     response.close()
     raise error_for(response, what)
+
+
+def _plain_http_to_tls(response: Response) -> bool:
+    """A TLS server's answer to plain HTTP: a 400 whose text names HTTPS (Go: "Client
+    sent an HTTP request to an HTTPS server."; nginx: "The plain HTTP request was sent
+    to HTTPS port")."""
+    if response.status_code != 400 or urlsplit(response.url).scheme != "http":
+        return False
+    try:
+        return "https" in response.text[:1000].lower()
+    except RuntimeError:  # the body was streamed away already
+        return False
 
 
 def _error_code(response: Response) -> tuple[str | None, str | None]:

@@ -9,9 +9,11 @@ return the frozen records below and raise only crossdock errors.
 from shared.store.base import UNSET, Unset
 from shared.store.coordination import (
     SCHEDULER_LEASE_KEY,
+    failed_queue_lease_key,
     normalize_registry,
     repository_lease_key,
 )
+from shared.store.delays import remember_queue_delays
 from shared.store.errors import (
     ConflictError,
     RecordNotFoundError,
@@ -50,6 +52,7 @@ from shared.store.records import (
     LogLevel,
     NewJob,
     PairRecord,
+    QueueDelays,
     RuleFilter,
     RuleRecord,
     SourceKind,
@@ -80,6 +83,7 @@ __all__ = [
     "LogLevel",
     "NewJob",
     "PairRecord",
+    "QueueDelays",
     "RecordNotFoundError",
     "RuleFilter",
     "RuleRecord",
@@ -94,12 +98,14 @@ __all__ = [
     "Unset",
     "current_revision",
     "database_revision",
+    "failed_queue_lease_key",
     "generate_secret_key",
     "head_revision",
     "locate_store",
     "normalize_registry",
     "open_store",
     "prepare_location",
+    "remember_queue_delays",
     "repository_lease_key",
     "upgrade_database",
     "upgrade_schema",

@@ -31,6 +31,12 @@ def repository_lease_key(endpoint_id: int, repository: str) -> str:
     return f"{endpoint_id}/{repository}"
 
 
+def failed_queue_lease_key(endpoint_id: int) -> str:
+    """The lease serializing the moves out of one endpoint's failed queue (a redrive,
+    a job's retry). Never a repository key: those start with the endpoint's id."""
+    return f"failed-queue/{endpoint_id}"
+
+
 @lru_cache(maxsize=1024)  # pure, and asked twice per event and rule by the webhook path
 def normalize_registry(value: str) -> str:
     """``https://Registry.Example.com:443/`` → ``registry.example.com``: lower-case host,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from shared.kinds import (
@@ -22,6 +23,21 @@ from shared.kinds import (
     LogLevel,
     SourceKind,
 )
+
+
+class DelayQueueKind(StrEnum):
+    """The broker queues whose names carry a delay (`shared.queues`)."""
+
+    RETRY = "retry"
+    DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class QueueDelays:
+    """Every delay crossdock's processes have declared queues with, shortest first."""
+
+    retry: tuple[int, ...] = ()
+    defer: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

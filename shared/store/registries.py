@@ -217,7 +217,7 @@ class RegistryStore(StoreBase):
         return row
 
     def _insert_named(self, table: Table, what: str, values: dict[str, Any]) -> Row[Any]:
-        taken = ConflictError(f"a {what} named {values['name']!r} already exists")
+        taken = ConflictError(f"{_article(what)} {what} named {values['name']!r} already exists")
         with self._write(lambda _exc: taken) as conn:
             return conn.execute(insert(table).values(**values).returning(*table.c)).one()
 
@@ -225,7 +225,8 @@ class RegistryStore(StoreBase):
         self, table: Table, what: str, row_id: int, changes: dict[str, Any]
     ) -> Row[Any]:
         values = {key: value for key, value in changes.items() if value is not UNSET}
-        taken = ConflictError(f"a {what} named {values.get('name')!r} already exists")
+        taken = ConflictError(
+            f"{_article(what)} {what} named {values.get('name')!r} already exists")
         with self._write(lambda _exc: taken) as conn:
             if not values:
                 return self._row(conn, table, row_id, what)
@@ -250,6 +251,11 @@ class RegistryStore(StoreBase):
                     "delete or change them first"
                 )
             conn.execute(delete(table).where(table.c.id == row_id))
+
+
+def _article(noun: str) -> str:
+    """``an`` before ``endpoint``, ``a`` before ``source``."""
+    return "an" if noun[:1] in "aeiou" else "a"
 
 
 def _source_record(row: Row[Any]) -> SourceRecord:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared.store.records import (
+    DelayQueueKind,
     EndpointKind,
     ExecutionStatus,
     ExecutionTrigger,
@@ -300,4 +301,15 @@ key_check = Table(
     Column("id", Integer, primary_key=True),  # always 1
     Column("token", Text, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# The delays crossdock's processes have declared retry and defer queues with (the
+# `retry_delays` and `defer_seconds` of every process, over time). A delay is part
+# of its queue's name, so this is how deleting an endpoint finds all of its queues.
+queue_delays = Table(
+    "queue_delays",
+    metadata,
+    Column("kind", String, primary_key=True),
+    Column("seconds", Integer, primary_key=True),
+    _one_of("kind", DelayQueueKind),
 )

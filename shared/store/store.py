@@ -10,6 +10,7 @@ from sqlalchemy import Engine, text
 from shared.settings import Settings
 from shared.store.base import Clock, utc_now
 from shared.store.coordination import CoordinationStore
+from shared.store.delays import DelayStore
 from shared.store.engine import DEFAULT_WAIT_SECONDS, make_engine
 from shared.store.errors import StoreUnavailableError
 from shared.store.inventory import InventoryStore
@@ -30,10 +31,11 @@ from shared.store.secrets import SecretBox
 
 
 class Store(RegistryStore, LinkStore, RuleStore, PairStore, InventoryStore, JobStore,
-            CoordinationStore, KeyCheckStore):
+            CoordinationStore, KeyCheckStore, DelayStore):
     """Sources, endpoints and the links that say a source and an endpoint are one
     registry; rules, their two-way pairs with their sync bases, and what each rule
-    wrote (its inventory); executions, jobs and their logs; and leases. Each method
+    wrote (its inventory); executions, jobs and their logs; leases; and the delays
+    queues were declared with. Each method
     is one transaction; it returns frozen records and raises only crossdock errors:
 
     - `StoreUnavailableError` (transient): the database is unreachable or busy;

@@ -86,6 +86,24 @@ class Broker:
         finally:
             channel.close()
 
+    def exists(self, name: str) -> bool:
+        channel = self.channel()
+        try:
+            channel.queue_declare(name, passive=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code == 404:
+                return False
+            raise
+        channel.close()
+        return True
+
+    def consumers(self, name: str) -> int:
+        channel = self.channel()
+        try:
+            return int(channel.queue_declare(name, passive=True).method.consumer_count)
+        finally:
+            channel.close()
+
     def depth(self, name: str) -> int:
         channel = self.channel()
         try:

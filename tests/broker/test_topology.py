@@ -13,11 +13,14 @@ from shared.broker import (
     BrokerUnavailableError,
     TopologyMismatchError,
     declare_topology,
+    delete_topology,
+    endpoint_queue_names,
     endpoint_topology,
     ping,
     queue_depths,
 )
 from shared.queues import defer_queue, failed_queue, retry_queue, work_queue
+from shared.settings import Settings
 
 
 def redeclare(broker: Any, name: str, arguments: dict[str, object]) -> int | None:
@@ -162,3 +165,31 @@ def test_wrong_credentials_are_access_denied_not_unavailable(broker) -> None:
     settings = broker.settings(amqp_url=broker.amqp_url.replace("guest:guest", "guest:wrong"))
     with pytest.raises(BrokerAccessDeniedError, match="password"):
         ping(settings)
+
+
+def test_an_endpoints_queues_include_those_of_earlier_delays_work_first() -> None:
+    settings = Settings(queue_prefix="p", retry_delays=(30, 120), defer_seconds=2)
+
+    names = endpoint_queue_names(settings, "e", retry_delays=(120, 7), defer_seconds=(2, 5))
+
+    assert names == ["p.endpoint.e.work", "p.endpoint.e.retry.30s", "p.endpoint.e.retry.2m",
+                     "p.endpoint.e.defer.2s", "p.endpoint.e.failed", "p.endpoint.e.retry.7s",
+                     "p.endpoint.e.defer.5s"]
+
+
+def test_deleting_an_endpoints_queues_counts_their_messages_and_skips_missing_ones(
+    broker,
+) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    declare_topology(broker.connection, settings, endpoint)
+    channel = broker.channel()
+    channel.confirm_delivery()
+    for queue in (work_queue(settings.queue_prefix, endpoint),
+                  failed_queue(settings.queue_prefix, endpoint)):
+        channel.basic_publish("", queue, b"job")
+    channel.close()
+
+    assert delete_topology(settings, endpoint, retry_delays=(9,), defer_seconds=(9,)) == 2
+    assert [name for name in endpoint_queue_names(settings, endpoint, (9,), (9,))
+            if broker.exists(name)] == []

@@ -22,6 +22,7 @@ from shared.broker import (
     ERROR_HEADER,
     ORIGIN_HEADER,
     REASON_HEADER,
+    ROUND_START_HEADER,
     Ack,
     BrokerAccessDeniedError,
     BrokerUnavailableError,
@@ -34,6 +35,9 @@ from shared.broker import (
     TopologyMismatchError,
     Worker,
     declare_topology,
+    delete_topology,
+    endpoint_topology,
+    redrive_failed,
 )
 from shared.messages import MessageDecodeError, decode
 from shared.queues import defer_queue, failed_queue, retry_queue, work_queue
@@ -148,12 +152,43 @@ def test_when_attempts_run_out_the_job_is_parked(broker) -> None:
         handler.next(timeout=5)
         _method, properties, body = broker.get(failed_queue(settings.queue_prefix, endpoint))
 
-    assert properties.headers[ATTEMPT_HEADER] == 2
+    assert properties.headers[ATTEMPT_HEADER] == 3  # what a redrive runs it as
     assert properties.headers[REASON_HEADER] == "exhausted"
     assert properties.headers[ERROR_HEADER] == "still down"
     assert properties.headers[ORIGIN_HEADER] == work_queue(settings.queue_prefix, endpoint)
     assert properties.delivery_mode == 2
     assert decode(body).endpoint == endpoint
+    assert handler.deliveries.empty()
+
+
+def test_the_attempt_header_is_the_attempt_a_message_runs_as_in_every_queue(broker) -> None:
+    """Retried, parked, redriven: the number in the header is the delivery's attempt,
+    and a redriven job starts a new round of max_attempts attempts from there."""
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), max_attempts=2)
+    publish(settings, broker.job(endpoint))
+    handler = broker.recorder(Retry("503"))
+    failed = failed_queue(settings.queue_prefix, endpoint)
+
+    with broker.running(Worker(settings, handler, [endpoint])):
+        _at, first = handler.next()
+        _at, retried = handler.next(timeout=5)
+        broker.wait_for(lambda: broker.depth(failed) == 1, what="the parked copy")
+        peek = broker.channel()
+        parked = peek.basic_get(failed, auto_ack=False)[1].headers
+        peek.close()  # gives it back
+        assert redrive_failed(settings, endpoint) == 1
+        _at, redriven = handler.next(timeout=5)
+        _at, retried_again = handler.next(timeout=5)
+        _method, properties, _body = broker.get(failed)
+
+    assert (first.attempt, retried.attempt) == (1, 2)
+    assert retried.headers[ATTEMPT_HEADER] == 2
+    assert parked[ATTEMPT_HEADER] == 3 and parked[REASON_HEADER] == "exhausted"
+    assert (redriven.attempt, redriven.round_start, redriven.attempt_in_round) == (3, 3, 1)
+    assert (retried_again.attempt, retried_again.attempt_in_round) == (4, 2)
+    assert properties.headers[ATTEMPT_HEADER] == 5
+    assert properties.headers[ROUND_START_HEADER] == 3
     assert handler.deliveries.empty()
 
 
@@ -168,7 +203,7 @@ def test_a_permanent_failure_is_parked_at_once(broker) -> None:
         _method, properties, _body = broker.get(failed_queue(settings.queue_prefix, endpoint))
 
     assert properties.headers[REASON_HEADER] == "failed"
-    assert properties.headers[ATTEMPT_HEADER] == 1
+    assert properties.headers[ATTEMPT_HEADER] == 2
     assert broker.depth(retry_queue(settings.queue_prefix, endpoint, 1)) == 0
 
 
@@ -288,6 +323,56 @@ def test_an_endpoint_added_while_running_is_consumed(broker) -> None:
 
     assert delivery.endpoint == second
     assert worker.endpoints == {first, second}
+
+
+def test_a_deleted_endpoint_is_let_go_and_its_queues_stay_deleted(broker) -> None:
+    """The endpoint's queues are deleted (with the endpoint) while its consumer runs a
+    message: the broker's cancel stops the worker consuming it, and the message's
+    retry copy, finding no queue, is dropped instead of declaring them again."""
+    endpoint, other = broker.endpoint(), broker.endpoint()
+    settings = broker.settings((endpoint, other))
+    publish(settings, broker.job(endpoint))
+    release = threading.Event()
+
+    def held(delivery: Delivery) -> Outcome:
+        release.wait(10)
+        return Retry("503 while the endpoint was deleted")
+
+    handler = broker.recorder(held)
+    worker = Worker(settings, handler, [endpoint, other])
+    with capture_logs() as logs, broker.running(worker):
+        handler.next()
+        delete_topology(settings, endpoint)
+        broker.wait_for(lambda: worker.endpoints == {other}, what="the endpoint let go")
+        release.set()
+        broker.wait_for(lambda: any(entry["event"].startswith("message dropped")
+                                    for entry in logs), what="the orphan dropped")
+        publish(settings, broker.job(other, job_id=2))
+        handler.next()  # the other endpoint is still consumed
+
+    assert [spec.name for spec in endpoint_topology(settings, endpoint)
+            if broker.exists(spec.name)] == []
+    assert any(entry["event"].startswith("consumer cancelled by the broker")
+               for entry in logs)
+
+
+def test_an_endpoint_removed_while_running_is_no_longer_consumed(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,))
+    handler = broker.recorder(Ack())
+    worker = Worker(settings, handler, [endpoint])
+    with broker.running(worker):
+        publish(settings, broker.job(endpoint, job_id=1))
+        handler.next()
+        worker.remove_endpoint(endpoint)
+        broker.wait_for(lambda: broker.consumers(work_queue(settings.queue_prefix,
+                                                            endpoint)) == 0,
+                        what="the consumer cancelled")
+        publish(settings, broker.job(endpoint, job_id=2))
+
+    assert worker.endpoints == frozenset()
+    assert broker.depth(work_queue(settings.queue_prefix, endpoint)) == 1
+    assert handler.deliveries.empty()
 
 
 def test_stop_lets_in_flight_handlers_finish(broker) -> None:

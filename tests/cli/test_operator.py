@@ -311,6 +311,17 @@ def test_bad_usage_exits_2(operator: Operator, args: tuple[str, ...]) -> None:
     assert "Traceback" not in run.output
 
 
+@pytest.mark.parametrize("args", [
+    ("jobs", "log", "abc"), ("jobs", "list", "--limit", "many"), ("links", "delete", "x1"),
+])
+def test_a_number_that_is_not_one_is_called_so(operator: Operator, args: tuple[str, ...]) -> None:
+    run = operator(*args)
+
+    assert run.exit_code == 2
+    assert f"{args[-1]!r} is not a valid whole number." in run.output
+    assert "integer range" not in run.output
+
+
 def test_no_token_at_all_is_a_usage_error(operator: Operator) -> None:
     run = operator("endpoints", "list", env={"CROSSDOCK_ADMIN_TOKEN": None})
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pika
 
-from shared.broker import REASON_HEADER
+from shared.broker import REASON_HEADER, redrive_failed, retry_parked
 from shared.queues import failed_queue, work_queue
 from shared.store import ExecutionStatus, JobAction, JobStatus
 from tests.consumers.conftest import Pipeline, wait_until
@@ -148,6 +148,44 @@ def test_wrong_endpoint_password_fails_at_once(
     assert job.attempts == 1
     assert "401" in (job.error or "")
     assert "wrong" not in pipeline.log_text(job)  # the password never shows
+
+
+def test_a_retried_or_redriven_job_goes_on_counting_its_attempts(
+    pipeline: Pipeline, registry: RegistryServer, htpasswd_registry: RegistryServer
+) -> None:
+    push_image(registry.url, "lib/app", "v1")
+    endpoint = pipeline.endpoint(htpasswd_registry, password="wrong")
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer()
+    failed = failed_queue(pipeline.settings.queue_prefix, endpoint.name)
+    [job] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+    wait_until(lambda: depth(failed) == 1, what="the parked message")
+
+    # When an operator retries it (what POST /jobs/<id>/retry does), and then, after
+    # it failed again, redrives the endpoint
+    pipeline.store.reset_for_retry(job.id)
+    assert retry_parked(pipeline.settings, endpoint.name, str(job.id)) == 1
+    wait_until(lambda: pipeline.store.get_job(job.id).status == JobStatus.FAILED
+               and depth(failed) == 1, what="the retried job to fail again")
+    assert redrive_failed(pipeline.settings, endpoint.name,
+                          lambda _m: pipeline.store.reset_for_retry(job.id)) == 1
+    wait_until(lambda: pipeline.store.get_job(job.id).status == JobStatus.FAILED
+               and depth(failed) == 1, what="the redriven job to fail again")
+
+    # Then each run logs its own attempt number, never one twice
+    started = [line.message.split(" on ")[0] for line in pipeline.store.job_log(job.id)
+               if line.message.startswith("attempt ")]
+    assert started == ["attempt 1 started", "attempt 2 started", "attempt 3 started"], (
+        pipeline.log_text(job))
+
+
+def depth(queue: str) -> int:
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    try:
+        return int(connection.channel().queue_declare(queue, passive=True).method.message_count)
+    finally:
+        connection.close()
 
 
 def test_undecodable_message_is_parked(pipeline: Pipeline, registry2: RegistryServer) -> None:

@@ -50,7 +50,8 @@ class FakePublisher(Publisher):
     def blocked(self) -> bool:
         return self.is_blocked
 
-    def publish_jobs(self, jobs: Sequence[JobMessage], *, deadline: float | None = None) -> None:
+    def publish_jobs(self, jobs: Sequence[JobMessage], *, deadline: float | None = None,
+                     attempt: int = 1) -> None:
         self.deadlines.append(deadline)
         if self.is_blocked:
             raise BrokerBlockedError("blocked by a memory alarm")

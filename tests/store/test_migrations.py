@@ -31,6 +31,7 @@ import cli.main
 from shared.store import (
     JobStatus,
     NewJob,
+    QueueDelays,
     StoreError,
     StoreUnavailableError,
     current_revision,
@@ -399,3 +400,16 @@ def test_a_store_at_0002_gets_queued_at_in_place(
         store.mark_queued([new.id])
         assert store.get_job(new.id).queued_at is not None
         assert current_revision(store._engine) == head_revision()
+
+
+def test_a_store_at_0003_knows_the_default_queue_delays(
+    new_database: NewDatabase, engines: Callable[[str], Engine]
+) -> None:
+    # Given a store made before crossdock recorded the delays of its queues,
+    url = new_database()
+    with engines(url).begin() as conn:
+        command.upgrade(alembic_config(conn), "0004")
+
+    # when a crossdock with 0005 opens it, then the default settings' delays are known
+    with open_store(url, generate_secret_key()) as store:
+        assert store.queue_delays() == QueueDelays(retry=(30, 120, 300, 600), defer=(2,))

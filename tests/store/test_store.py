@@ -104,15 +104,15 @@ def test_endpoint_names_are_unique(store: Store) -> None:
     store.create_endpoint(name="b", kind="registry", url="https://b.example.com")
     other = store.create_endpoint(name="c", kind="registry", url="https://c.example.com")
 
-    with pytest.raises(ConflictError, match="'b' already exists"):
+    with pytest.raises(ConflictError, match=r"^an endpoint named 'b' already exists$"):
         store.create_endpoint(name="b", kind="harbor", url="https://elsewhere.example.com")
-    with pytest.raises(ConflictError, match="'b' already exists"):
+    with pytest.raises(ConflictError, match=r"^an endpoint named 'b' already exists$"):
         store.update_endpoint(other.id, name="b")
     assert [e.name for e in store.list_endpoints()] == ["b", "c"]
 
 
 def test_source_and_rule_names_are_unique(store: Store, rule: RuleRecord) -> None:
-    with pytest.raises(ConflictError):
+    with pytest.raises(ConflictError, match=r"^a source named 'harbor-a' already exists$"):
         store.create_source(name="harbor-a", kind="harbor", url="https://x.example.com")
     with pytest.raises(ConflictError, match="'team-to-b' already exists"):
         store.create_rule(name="team-to-b", source_id=rule.source_id, project="other",

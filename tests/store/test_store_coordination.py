@@ -9,6 +9,7 @@ import pytest
 
 from shared.store import (
     SCHEDULER_LEASE_KEY,
+    QueueDelays,
     Store,
     normalize_registry,
     repository_lease_key,
@@ -133,3 +134,17 @@ def test_exactly_one_of_many_racing_processes_gets_the_lease(
 def test_a_lease_needs_a_positive_ttl(store: Store) -> None:
     with pytest.raises(ValueError, match="positive TTL"):
         store.try_acquire_lease("k", "me", ttl_seconds=0)
+
+
+# Queue delays ----------------------------------------------------------------------------
+
+
+def test_the_delays_of_every_process_are_remembered_once(store: Store) -> None:
+    before = store.queue_delays()  # the defaults (test_migrations), unless emptied
+
+    store.remember_queue_delays([1, 2], [5])
+    store.remember_queue_delays([2, 1, 2], [5])
+    store.remember_queue_delays([30], [])
+
+    assert store.queue_delays() == QueueDelays(
+        retry=tuple(sorted({*before.retry, 1, 2, 30})), defer=tuple(sorted({*before.defer, 5})))

@@ -4,16 +4,29 @@ from __future__ import annotations
 
 import json
 
+import pika
 import pytest
 from structlog.testing import capture_logs
 
-from shared.broker import ATTEMPT_HEADER, ERROR_HEADER, ORIGIN_HEADER, REASON_HEADER
+from receiver.app import create_app
+from shared.broker import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    ORIGIN_HEADER,
+    REASON_HEADER,
+    ROUND_START_HEADER,
+    PublishRejectedError,
+    declare_topology,
+    endpoint_queue_names,
+)
 from shared.dispatch import job_message
 from shared.messages import encode
 from shared.queues import failed_queue, work_queue
 from shared.settings import Settings
 from shared.store import JobStatus, NewJob, Store
-from tests.receiver.api.conftest import Api, RecordingPublisher, queue_messages
+from tests.receiver.api.conftest import AMQP_URL, Api, RecordingPublisher, queue_messages
+from tests.support.registry_server import free_port
+from tests.support.settings import delete_queues
 
 PASSWORD = "endpoint-pa55word-do-not-show"
 
@@ -136,7 +149,7 @@ def test_an_endpoint_used_by_a_rule_cannot_be_deleted(api: Api) -> None:
     assert api.get("/endpoints/mirror").status_code == 200
 
 
-def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
+def test_redrive_moves_parked_messages_back_to_work_for_a_new_round_of_attempts(
     api: Api, store: Store, settings: Settings, publisher: RecordingPublisher
 ) -> None:
     api.endpoint()
@@ -152,7 +165,8 @@ def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
     publisher.ensure_endpoint("mirror")
     work = work_queue(settings.queue_prefix, "mirror")
     for job, reason in ((failed, "failed"), (succeeded, "exhausted")):
-        # Parked the way a consumer parks: the last attempt, the error, the origin.
+        # Parked the way a consumer parks: the attempt it runs as next, the error, the
+        # origin.
         publisher.publish(failed_queue(settings.queue_prefix, "mirror"),
                           encode(job_message(job, "mirror")),
                           {ATTEMPT_HEADER: 3, ERROR_HEADER: "401", REASON_HEADER: reason,
@@ -166,9 +180,11 @@ def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
     moved = queue_messages(work)
     assert [message_id for _h, _b, message_id in moved] == [str(failed.id), str(succeeded.id),
                                                             "not-a-job"]
-    # Only the attempt header is left (quorum queues add their delivery count on reading).
+    # Only the attempt and where its new round starts are left (quorum queues add their
+    # delivery count on reading).
     assert [{k: v for k, v in headers.items() if k != "x-delivery-count"}
-            for headers, _b, _m in moved] == [{ATTEMPT_HEADER: 1}] * 3
+            for headers, _b, _m in moved] == [{ATTEMPT_HEADER: 3, ROUND_START_HEADER: 3}] * 2 + [
+                {ATTEMPT_HEADER: 5, ROUND_START_HEADER: 5}]
     assert moved[0][1] == encode(job_message(failed, "mirror"))
     assert queue_messages(failed_queue(settings.queue_prefix, "mirror")) == []
     retried = store.get_job(failed.id)
@@ -181,3 +197,71 @@ def test_redrive_moves_parked_messages_back_to_work_as_first_attempts(
 
 def rule_source(store: Store) -> int:
     return store.get_source_by_name("origin").id
+
+
+def existing(names: list[str]) -> list[str]:
+    """Those of these queues that exist on the test broker."""
+    connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    found = []
+    try:
+        for name in names:
+            channel = connection.channel()
+            try:
+                channel.queue_declare(name, passive=True)
+            except pika.exceptions.ChannelClosedByBroker:
+                continue
+            found.append(name)
+            channel.close()
+    finally:
+        connection.close()
+    return found
+
+
+def test_deleting_an_endpoint_deletes_its_queues_those_of_earlier_delays_too(
+    api: Api, store: Store, settings: Settings, publisher: RecordingPublisher
+) -> None:
+    # Given an endpoint whose queues were declared with today's settings and, before,
+    # with other retry_delays and defer_seconds (each process records its delays),
+    api.endpoint()
+    earlier = settings.replace(retry_delays=(7,), defer_seconds=3)
+    store.remember_queue_delays(earlier.retry_delays, [earlier.defer_seconds])
+    names = endpoint_queue_names(settings, "mirror", (7,), (3,))
+    try:
+        publisher.ensure_endpoint("mirror")
+        connection = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        declare_topology(connection, earlier, "mirror")
+        connection.close()
+        publisher.publish(work_queue(settings.queue_prefix, "mirror"), b"an orphan to be")
+        assert len(existing(names)) == 9  # work, 4 + 1 retry tiers, 2 defer, failed
+
+        # when it is deleted,
+        with capture_logs() as logs:
+            response = api.delete("/endpoints/mirror")
+
+        # then every queue goes with it, its messages too,
+        assert response.status_code == 204
+        assert existing(names) == []
+        assert api.get("/endpoints/mirror").status_code == 404
+        [line] = [entry for entry in logs if entry["event"] == "endpoint deleted"]
+        assert line["messages_dropped"] == 1
+        # and this receiver's publisher declares none again for a late publish.
+        with pytest.raises(PublishRejectedError, match="no queue"):
+            publisher.publish(work_queue(settings.queue_prefix, "mirror"), b"late")
+        assert existing(names) == []
+    finally:
+        delete_queues(names)
+
+
+def test_an_endpoint_is_not_deleted_while_rabbitmq_is_unreachable(
+    settings: Settings, store: Store, publisher: RecordingPublisher
+) -> None:
+    unreachable = settings.replace(amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F")
+    app = create_app(unreachable, store=store, publisher=publisher)
+    api = Api(app.test_client())
+    api.endpoint()
+
+    response = api.delete("/endpoints/mirror")
+
+    assert response.status_code == 503
+    assert "endpoint mirror was not deleted" in response.get_json()["error"]["message"]
+    assert api.get("/endpoints/mirror").status_code == 200

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from shared.messages import decode
-from shared.queues import work_queue
+from receiver.api import turns
+from shared.broker import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, ROUND_START_HEADER
+from shared.dispatch import job_message
+from shared.messages import decode, encode
+from shared.queues import failed_queue, work_queue
 from shared.settings import Settings
-from shared.store import JobRecord, JobStatus, NewJob, Store
-from tests.receiver.api.conftest import Api, queue_messages
+from shared.store import JobRecord, JobStatus, NewJob, Store, failed_queue_lease_key
+from tests.receiver.api.conftest import Api, RecordingPublisher, queue_messages
 
 
 @pytest.fixture
@@ -112,7 +115,60 @@ def test_a_job_log_reads_oldest_first(api: Api, store: Store, two_rules: tuple[i
     assert all(line["at"].endswith("+00:00") for line in answer["lines"])
 
 
-def test_a_failed_job_is_retried_and_queued_again(
+def park(publisher: RecordingPublisher, settings: Settings, job: JobRecord | str,
+         attempt: int = 2) -> None:
+    """Park a message in mirror's failed queue the way a consumer does."""
+    message_id = job if isinstance(job, str) else str(job.id)
+    body = b"garbage" if isinstance(job, str) else encode(job_message(job, "mirror"))
+    publisher.ensure_endpoint("mirror")
+    publisher.publish(failed_queue(settings.queue_prefix, "mirror"), body,
+                      {ATTEMPT_HEADER: attempt, ERROR_HEADER: "401", REASON_HEADER: "failed"},
+                      message_id=message_id)
+
+
+def test_a_retried_job_leaves_the_failed_queue_for_the_work_queue(
+    api: Api, store: Store, settings: Settings, publisher: RecordingPublisher,
+    two_rules: tuple[int, int]
+) -> None:
+    job, other = record(store, two_rules[0], ["v1", "v2"])
+    for failed in (job, other):
+        store.mark_running(failed.id)
+        store.mark_finished(failed.id, JobStatus.FAILED, "401 unauthorized")
+    park(publisher, settings, "not-a-job")
+    park(publisher, settings, job)
+    park(publisher, settings, other)
+
+    answer = api.ok("POST", f"/jobs/{job.id}/retry")
+
+    assert (answer["status"], answer["attempts"]) == ("pending", 1)
+    [(headers, body, message_id)] = queue_messages(work_queue(settings.queue_prefix, "mirror"))
+    assert (decode(body).job_id, message_id) == (job.id, str(job.id))
+    # It runs as the attempt after the failed one, at the start of a new round.
+    assert (headers[ATTEMPT_HEADER], headers[ROUND_START_HEADER]) == (2, 2)
+    assert ERROR_HEADER not in headers and REASON_HEADER not in headers
+    # The failed queue shows exactly the failed jobs, in their order.
+    assert [m for _h, _b, m in queue_messages(failed_queue(settings.queue_prefix, "mirror"))
+            ] == ["not-a-job", str(other.id)]
+    assert store.get_job(job.id).queued_at is not None
+
+
+def test_a_redrive_after_a_retry_does_not_move_the_job_again(
+    api: Api, store: Store, settings: Settings, publisher: RecordingPublisher,
+    two_rules: tuple[int, int]
+) -> None:
+    [job] = record(store, two_rules[0], ["v1"])
+    store.mark_running(job.id)
+    store.mark_finished(job.id, JobStatus.FAILED, "401 unauthorized")
+    park(publisher, settings, job)
+
+    api.ok("POST", f"/jobs/{job.id}/retry")
+
+    assert api.ok("POST", "/endpoints/mirror/redrive") == {
+        "endpoint": "mirror", "moved": 0, "jobs_reset": 0}
+    assert len(queue_messages(work_queue(settings.queue_prefix, "mirror"))) == 1
+
+
+def test_a_failed_job_with_nothing_parked_is_queued_again_as_its_next_attempt(
     api: Api, store: Store, settings: Settings, two_rules: tuple[int, int]
 ) -> None:
     [job] = record(store, two_rules[0], ["v1"])
@@ -124,9 +180,26 @@ def test_a_failed_job_is_retried_and_queued_again(
     assert (answer["status"], answer["attempts"]) == ("pending", 1)
     [(headers, body, message_id)] = queue_messages(work_queue(settings.queue_prefix, "mirror"))
     assert decode(body).job_id == job.id and message_id == str(job.id)
-    assert headers["x-crossdock-attempt"] == 1
+    assert (headers[ATTEMPT_HEADER], headers[ROUND_START_HEADER]) == (2, 2)
     log = api.ok("GET", f"/jobs/{job.id}/log")["lines"]
     assert "retried by an operator" in log[-1]["message"]
+
+
+def test_a_retry_waits_for_a_redrive_of_its_endpoint(
+    api: Api, store: Store, two_rules: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [job] = record(store, two_rules[0], ["v1"])
+    store.mark_finished(job.id, JobStatus.FAILED, "401 unauthorized")
+    mirror = store.get_endpoint_by_name("mirror")
+    monkeypatch.setattr(turns, "WAIT_SECONDS", 0.2)
+    assert store.try_acquire_lease(failed_queue_lease_key(mirror.id), "a redrive", 60)
+
+    response = api.post(f"/jobs/{job.id}/retry")
+
+    assert response.status_code == 409
+    assert "another redrive or job retry" in response.get_json()["error"]["message"]
+    assert store.get_job(job.id).status == JobStatus.FAILED
+    assert api.post("/endpoints/mirror/redrive").status_code == 409
 
 
 @pytest.mark.parametrize("status", ["pending", "running", "succeeded"])

@@ -70,7 +70,19 @@ def test_tls_without_the_ca_says_so_and_with_it_works(
     assert with_ca["ok"] is True and "CA bundle" in checks(with_ca)["tls"][1]
     assert unverified["ok"] is True and "NOT verified" in checks(unverified)["tls"][1]
     assert missing["ok"] is False and "not a readable file" in missing["message"]
-    assert plain_to_tls["ok"] is False and "registry" in checks(plain_to_tls)
+    assert plain_to_tls["ok"] is False and "tls" in checks(plain_to_tls)
+
+
+def test_http_to_a_tls_registry_says_the_registry_speaks_https(
+    api: Api, tls_registry: RegistryServer
+) -> None:
+    answer = ping(api, url=tls_registry.url.replace("https://", "http://"))
+
+    assert answer["ok"] is False
+    ok, message = checks(answer)["tls"]
+    assert not ok
+    assert "answered 400" in message and "the registry speaks https there" in message
+    assert "use an https:// URL" in message and answer["message"] == message
 
 
 def test_https_to_a_plain_http_registry_says_so(api: Api, registry: RegistryServer) -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from shared.broker import ATTEMPT_HEADER, REASON_HEADER, ParkedMessage, redrive_failed
+from shared.broker import (
+    ATTEMPT_HEADER,
+    REASON_HEADER,
+    ROUND_START_HEADER,
+    ParkedMessage,
+    redrive_failed,
+)
 from shared.queues import failed_queue, work_queue
 from shared.settings import Settings
 from tests.receiver.api.conftest import RecordingPublisher, queue_messages
@@ -37,8 +43,8 @@ def test_messages_move_in_order_with_their_own_headers_kept(
     assert [(m.body, m.message_id) for m in seen] == [(b"one", "0"), (b"two", "1")]
     moved = queue_messages(work_queue(settings.queue_prefix, "ep"))
     assert [body for _h, body, _m in moved] == [b"one", b"two"]
-    assert all(h[ATTEMPT_HEADER] == 1 and h["x-custom"] == "kept" and REASON_HEADER not in h
-               for h, _b, _m in moved)
+    assert all(h[ATTEMPT_HEADER] == h[ROUND_START_HEADER] == 4 and h["x-custom"] == "kept"
+               and REASON_HEADER not in h for h, _b, _m in moved)
 
 
 def test_a_failing_hook_leaves_that_message_parked(
