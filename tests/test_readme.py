@@ -72,3 +72,17 @@ def test_every_command_in_the_readme_exists_with_its_options(
                          timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     assert [option for option in options if option not in run.stdout] == []
+
+
+def test_no_rule_is_enabled_just_after_it_was_created_enabled() -> None:
+    """`rules create` enables a rule and starts its initial sync unless `--disabled`;
+    a `rules enable` after it starts nothing (it says "already enabled")."""
+    enabled: set[str] = set()
+    for words in _command_lines():
+        if words[:2] == ["rules", "create"] and "--disabled" not in words:
+            enabled.add(words[2])
+        elif words[:2] in (["rules", "create"], ["rules", "disable"]):
+            enabled.discard(words[2])
+        elif words[:2] == ["rules", "enable"]:
+            assert words[2] not in enabled, (
+                f"the README enables the rule {words[2]!r}, which it created enabled")
