@@ -122,6 +122,7 @@ def test_a_demo_whose_endpoint_does_not_match_exits_1(
     assert "the demo failed: the endpoint does not match the source" in capsys.readouterr().err
 
 
+@pytest.mark.timeout(60, method="thread")  # a demo that waits otherwise never returns
 def test_ctrl_c_ends_a_demo_that_went_well_with_0_and_cuts_one_short_with_130(
     quiet_demos: QuietDemos, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
