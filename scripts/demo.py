@@ -128,9 +128,9 @@ class Demo:
             self._say(self.broker.ensure_running())
             if self.console:
                 self._say(self.broker.open_console())
+            self.broker.delete_queues(self.queue_prefix)  # a crashed run may have left some
         except BrokerError as error:
             raise DemoError(str(error)) from error
-        self.broker.delete_queues(self.queue_prefix)  # a crashed earlier run may have left some
         source_port = self.ports["source registry"]
         self._start_registry("source", source_port, {
             "REGISTRY_NOTIFICATIONS_ENDPOINTS": json.dumps([{
@@ -194,15 +194,17 @@ class Demo:
                     process.kill()
                     process.wait(5)
             self.processes.clear()
-            print(f"  deleting the demo's queues ({self.queue_prefix}.*)", flush=True)
-            try:
-                deleted = self.broker.delete_queues(self.queue_prefix)
-                print(f"  deleted {len(deleted)} queue(s)", flush=True)
-                self._say(self.broker.close_console())
-                self._say(self.broker.stop_if_started())
-            except BrokerError as error:
-                print(f"  RabbitMQ: {error}", flush=True)
+            for undo in (self._delete_queues, self.broker.close_console,
+                         self.broker.stop_if_started):
+                try:
+                    self._say(undo())
+                except BrokerError as error:  # say so, and go on with the rest
+                    print(f"  RabbitMQ: {error}", flush=True)
             self._remove_workdir(keep_logs)
+
+    def _delete_queues(self) -> str:
+        print(f"  deleting the demo's queues ({self.queue_prefix}.*)", flush=True)
+        return f"deleted {len(self.broker.delete_queues(self.queue_prefix))} queue(s)"
 
     def _remove_workdir(self, keep_logs: bool) -> None:
         if not keep_logs:

@@ -107,12 +107,15 @@ class DemoBroker:
         return set(listed.stdout.split())
 
     def delete_queues(self, prefix: str) -> list[str]:
-        """Delete every queue named ``<prefix>.…``; their names."""
+        """Delete every queue named ``<prefix>.…``; the names of those deleted. Raises
+        `BrokerError` when the queues can't be listed."""
         listed = self._run("rabbitmqctl", "-q", "list_queues", "--no-table-headers", "name")
+        if listed.returncode:
+            raise BrokerError(f"could not list the queues ({_said(listed)}): delete those "
+                              f"named {prefix}.* by hand")
         names = [name for name in listed.stdout.split() if name.startswith(prefix + ".")]
-        for name in names:
-            self._run("rabbitmqctl", "-q", "delete_queue", name)
-        return names
+        return [name for name in names
+                if self._run("rabbitmqctl", "-q", "delete_queue", name).returncode == 0]
 
     def stop_if_started(self) -> str | None:
         """Stop RabbitMQ if the demo started it; what was done, or None."""
