@@ -1,18 +1,21 @@
 """`make demo`: the whole pipeline on this machine, each part real.
 
-Starts (when not running) RabbitMQ with its management console, two
-Distribution registries (a source that notifies the receiver, an endpoint with
-htpasswd auth, both from config/), `crossdock receiver` and one `crossdock
-consumer`. Then, through the public API: creates a source, an endpoint and a
-rule; pushes generated images (one multi-arch) and enables the rule (initial
-sync); pushes one more image and deletes one; shows the jobs and the
-endpoint's catalog. It keeps running until Ctrl-C, then stops what it started
-and nothing else. Ports: DEMO_SOURCE_PORT (5001), DEMO_ENDPOINT_PORT (5002),
-DEMO_API_PORT (8080); DEMO_EXIT=1 ends after the walk-through.
+Starts RabbitMQ when it is not running and its management console (loopback only)
+when it is off, two Distribution registries (a source that notifies the receiver,
+an endpoint with htpasswd auth, both from config/), `crossdock receiver` and one
+`crossdock consumer`. Then, through the public API: creates a source, an endpoint
+and a rule; pushes generated images (one multi-arch) and enables the rule (initial
+sync); pushes one more image and deletes one; shows the jobs and the endpoint's
+catalog. It keeps running until Ctrl-C, then stops what it started, puts RabbitMQ
+back as it found it, and says so. Exit status: 0 when the endpoint ended equal to
+the source, 1 when not (the logs are kept then), 130 when interrupted. Ports:
+DEMO_SOURCE_PORT (5001), DEMO_ENDPOINT_PORT (5002), DEMO_API_PORT (8080),
+DEMO_CONSOLE_PORT (15672); DEMO_EXIT=1 ends after the walk-through.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -22,7 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import requests
@@ -30,6 +35,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.demo_broker import BrokerError, DemoBroker, listening  # noqa: E402
+from shared.errors import CrossdockError  # noqa: E402
 from shared.mediatypes import OCI_INDEX, OCI_MANIFEST  # noqa: E402
 from shared.registry import Manifest, RegistryClient, RegistryConfig  # noqa: E402
 from shared.store import generate_secret_key  # noqa: E402
@@ -40,10 +47,42 @@ WEBHOOK_SECRET = "demo-webhook-secret"  # noqa: S105 - the demo's, as in config/
 ENDPOINT_USER, ENDPOINT_PASSWORD = "crossdock", "crossdock-demo"  # config/htpasswd
 ADMIN_TOKEN = "demo-admin-token"  # noqa: S105 - the demo's only
 QUEUE_PREFIX = "crossdock-demo"
+AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
+# Settings of the user's shell that would change what the demo runs: it sets its own.
+FOREIGN_PREFIXES = ("CROSSDOCK_", "REGISTRY_")
+
+
+class DemoError(Exception):
+    """The demo can't go on; the message says why and where to look."""
 
 
 def step(text: str) -> None:
     print(f"\n==> {text}", flush=True)
+
+
+def demo_environment(base: Mapping[str, str], own: Mapping[str, str]) -> dict[str, str]:
+    """`base` without any CROSSDOCK_* or REGISTRY_* variable, then `own`: whatever the
+    user's shell sets for crossdock or a registry must not reach the demo's processes."""
+    kept = {name: value for name, value in base.items()
+            if not name.startswith(FOREIGN_PREFIXES)}
+    return {**kept, **own}
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ctrl-C (or SIGTERM) while this runs says that clean-up goes on, instead of
+    abandoning it halfway with queues and files left behind."""
+
+    def note(signum: int, _frame: FrameType | None) -> None:
+        what = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\n  ({what}: the clean-up goes on, and ends by itself in a moment)", flush=True)
+
+    previous = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class Demo:
@@ -51,39 +90,47 @@ class Demo:
 
     def __init__(self, source_port: int = 5001, endpoint_port: int = 5002,
                  api_port: int = 8080, *, queue_prefix: str = QUEUE_PREFIX,
-                 console: bool = True) -> None:
+                 console: bool = True, broker: DemoBroker | None = None) -> None:
         self.queue_prefix = queue_prefix
         self.console = console
+        self.broker = broker or DemoBroker()
         self.workdir = Path(tempfile.mkdtemp(prefix="crossdock-demo-"))
+        self.logs = self.workdir / "logs"
+        self.logs.mkdir()
         self.source_url = f"http://127.0.0.1:{source_port}"
         self.endpoint_url = f"http://127.0.0.1:{endpoint_port}"
         self.api_url = f"http://127.0.0.1:{api_port}"
         self.ports = {"source registry": source_port, "endpoint registry": endpoint_port,
                       "receiver": api_port}
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
-        self.started_rabbitmq = False
-        self.env = {
-            **os.environ,
+        self.env = demo_environment(os.environ, {
             "CROSSDOCK_CONFIG": str(ROOT / "config" / "crossdock.yml"),
             "CROSSDOCK_DATABASE_URL": f"sqlite:///{self.workdir / 'crossdock.db'}",
             "CROSSDOCK_SECRET_KEY": generate_secret_key(),
             "CROSSDOCK_ADMIN_TOKEN": ADMIN_TOKEN,
+            "CROSSDOCK_AMQP_URL": AMQP_URL,
             "CROSSDOCK_QUEUE_PREFIX": queue_prefix,
             "CROSSDOCK_RETRY_DELAYS": "5,30,120",  # quick retries for a demo
             "CROSSDOCK_CONSUMER_METRICS_PORT": "0",
-        }
+        })
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
 
     # -- processes -----------------------------------------------------------------
 
     def start(self) -> None:
+        """Start everything; raises `DemoError` naming the log to read."""
         for what, port in self.ports.items():
-            if _port_open(port):
-                raise SystemExit(f"port {port} (the {what}) is taken: stop what uses it or "
-                                 "set DEMO_SOURCE_PORT / DEMO_ENDPOINT_PORT / DEMO_API_PORT")
-        self._start_rabbitmq()
-        self._delete_demo_queues()  # a crashed earlier run may have left messages
+            if listening(port):
+                raise DemoError(f"port {port} (the {what}) is taken: stop what uses it or "
+                                "set DEMO_SOURCE_PORT / DEMO_ENDPOINT_PORT / DEMO_API_PORT")
+        try:
+            self._say(self.broker.ensure_running())
+            if self.console:
+                self._say(self.broker.open_console())
+            self.broker.delete_queues(self.queue_prefix)  # a crashed run may have left some
+        except BrokerError as error:
+            raise DemoError(str(error)) from error
         source_port = self.ports["source registry"]
         self._start_registry("source", source_port, {
             "REGISTRY_NOTIFICATIONS_ENDPOINTS": json.dumps([{
@@ -98,80 +145,97 @@ class Demo:
         self._start_registry("endpoint", self.ports["endpoint registry"], {
             "REGISTRY_AUTH_HTPASSWD_PATH": str(ROOT / "config" / "htpasswd"),
         })
-        self._spawn("receiver", [CROSSDOCK, "receiver", "--bind",
-                                 f"127.0.0.1:{self.ports['receiver']}"])
+        receiver_log = self._spawn("receiver", [CROSSDOCK, "receiver", "--bind",
+                                                f"127.0.0.1:{self.ports['receiver']}"])
         self._spawn("consumer", [CROSSDOCK, "consumer"])
-        _wait_for(f"{self.api_url}/readyz", "the receiver")
+        _wait_for(f"{self.api_url}/readyz", f"the receiver (log: {receiver_log})")
 
-    def _start_rabbitmq(self) -> None:
-        if not _port_open(5672):
-            print("starting RabbitMQ (rabbitmq-server -detached)")
-            subprocess.run(["rabbitmq-server", "-detached"], check=True)
-            self.started_rabbitmq = True
-            for _ in range(120):
-                if subprocess.run(["rabbitmqctl", "-q", "await_startup"],
-                                  capture_output=True, check=False).returncode == 0:
-                    break
-                time.sleep(1)
-        if not self.console:
-            return
-        # The console on loopback only, then the plugin (a no-op when it is on).
-        subprocess.run(["rabbitmqctl", "-q", "eval",
-                        'application:set_env(rabbitmq_management, tcp_config, '
-                        '[{ip, "127.0.0.1"}, {port, 15672}]).'],
-                       capture_output=True, check=False)
-        subprocess.run(["rabbitmq-plugins", "-q", "enable", "rabbitmq_management"],
-                       capture_output=True, check=False)
+    def registry_env(self, name: str, port: int, extra: Mapping[str, str]) -> dict[str, str]:
+        """The environment of the `name` registry: the demo's settings only."""
+        return demo_environment(os.environ, {
+            "REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}",
+            "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(self.workdir / name),
+            **extra})
 
     def _start_registry(self, name: str, port: int, extra_env: dict[str, str]) -> None:
-        env = {**os.environ, "REGISTRY_HTTP_ADDR": f"127.0.0.1:{port}",
-               "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY": str(self.workdir / name),
-               **extra_env}
         config = ROOT / "config" / f"registry-{name}.yml"
-        self._spawn(f"{name} registry", [REGISTRY, "serve", str(config)], env)
-        _wait_for(f"http://127.0.0.1:{port}/v2/", f"the {name} registry", ok=(200, 401))
+        log = self._spawn(f"{name} registry", [REGISTRY, "serve", str(config)],
+                          self.registry_env(name, port, extra_env))
+        _wait_for(f"http://127.0.0.1:{port}/v2/", f"the {name} registry (log: {log})",
+                  ok=(200, 401))
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
-        log_path = self.workdir / f"{name.replace(' ', '-')}.log"
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Path:
+        """Start `argv` in a session of its own, logging to a file; its path."""
+        log_path = self.logs / f"{name.replace(' ', '-')}.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(argv, env=env or self.env, stdout=log, stderr=log,
                                        start_new_session=True)
         self.processes.append((name, process))
         time.sleep(0.2)
         if process.poll() is not None:
-            raise SystemExit(f"the {name} exited at once; see {log_path}")
+            raise DemoError(f"the {name} exited at once (status {process.returncode}); "
+                            f"see {log_path}")
+        return log_path
 
-    def stop(self) -> None:
-        for _name, process in reversed(self.processes):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for name, process in reversed(self.processes):
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                print(f"the {name} did not stop in 30 s; killing it")
-                process.kill()
-                process.wait(5)
-        self._delete_demo_queues()
-        if self.started_rabbitmq:
-            subprocess.run(["rabbitmqctl", "-q", "stop"], capture_output=True, check=False)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+    def stop(self, *, keep_logs: bool = False) -> None:
+        """Stop what the demo started and undo what it changed, saying each step; a
+        Ctrl-C meanwhile does not cut it short. `keep_logs` keeps the logs directory
+        (the rest of the working directory goes)."""
+        with interrupts_deferred():
+            for name, process in reversed(self.processes):
+                if process.poll() is None:
+                    print(f"  stopping the {name} (pid {process.pid})", flush=True)
+                    process.send_signal(signal.SIGTERM)
+            for name, process in reversed(self.processes):
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    print(f"  the {name} did not stop in 30 s; killing it", flush=True)
+                    process.kill()
+                    process.wait(5)
+            self.processes.clear()
+            for undo in (self._delete_queues, self.broker.close_console,
+                         self.broker.stop_if_started):
+                try:
+                    self._say(undo())
+                except BrokerError as error:  # say so, and go on with the rest
+                    print(f"  RabbitMQ: {error}", flush=True)
+            self._remove_workdir(keep_logs)
 
-    def _delete_demo_queues(self) -> None:
-        listed = subprocess.run(["rabbitmqctl", "-q", "list_queues", "--no-table-headers",
-                                 "name"], capture_output=True, text=True, check=False)
-        for name in listed.stdout.split():
-            if name.startswith(self.queue_prefix + "."):
-                subprocess.run(["rabbitmqctl", "-q", "delete_queue", name],
-                               capture_output=True, check=False)
+    def _delete_queues(self) -> str:
+        print(f"  deleting the demo's queues ({self.queue_prefix}.*)", flush=True)
+        return f"deleted {len(self.broker.delete_queues(self.queue_prefix))} queue(s)"
+
+    def _remove_workdir(self, keep_logs: bool) -> None:
+        if not keep_logs:
+            print(f"  removing {self.workdir}", flush=True)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            return
+        for entry in self.workdir.iterdir():
+            if entry != self.logs:
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        print(f"  kept the logs in {self.logs} (rm -r {self.workdir} when done)", flush=True)
+
+    @staticmethod
+    def _say(done: str | None) -> None:
+        if done:
+            print(f"  {done}", flush=True)
 
     # -- the API ---------------------------------------------------------------------
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        answer = self.session.request(method, f"{self.api_url}/api/v1{path}", json=body,
-                                      timeout=30)
+        """Call the management API; raises `DemoError` when it fails."""
+        try:
+            answer = self.session.request(method, f"{self.api_url}/api/v1{path}", json=body,
+                                          timeout=30)
+        except requests.RequestException as error:
+            raise DemoError(f"{method} {path}: the receiver did not answer ({error}); see "
+                            f"{self.logs / 'receiver.log'}") from error
         if answer.status_code >= 400:
-            raise SystemExit(f"{method} {path}: {answer.status_code} {answer.text}")
+            raise DemoError(f"{method} {path}: {answer.status_code} {answer.text}")
         return answer.json() if answer.content else None
 
     def configure(self) -> None:
@@ -273,8 +337,9 @@ def wait_converged(demo: Demo, timeout: float = 60) -> bool:
     return False
 
 
-def walk_through(demo: Demo) -> None:
-    """The demo's story, through the public API."""
+def walk_through(demo: Demo) -> bool:
+    """The demo's story, through the public API; True when the endpoint ends equal to
+    the source."""
     step("1. create a source, an endpoint and a rule through the API")
     demo.configure()
 
@@ -310,53 +375,94 @@ def walk_through(demo: Demo) -> None:
     print("endpoint matches source: " + ("yes" if converged else "NO"))
     print(f"\nAPI: {demo.api_url}/api/v1 (Authorization: Bearer {ADMIN_TOKEN}); "
           f"OpenAPI at {demo.api_url}/api/v1/openapi.json")
-    print("RabbitMQ console: http://127.0.0.1:15672 (guest/guest); queues "
-          f"{QUEUE_PREFIX}.endpoint.mirror.*")
-    print(f"Try: crossdock --help, or CROSSDOCK_ADMIN_TOKEN={ADMIN_TOKEN} "
-          f"CROSSDOCK_API_URL={demo.api_url} crossdock jobs list")
+    if demo.console:
+        print(f"RabbitMQ console: http://127.0.0.1:{demo.broker.console_port} (guest/guest); "
+              f"queues {demo.queue_prefix}.endpoint.mirror.*")
+    print(f"Try, while the demo runs: {try_command(demo)}\n"
+          f"(`. {_shown(Path(CROSSDOCK).parent)}/activate` puts crossdock on this shell's PATH)")
+    return converged
 
 
-def main() -> None:
-    demo = Demo(int(os.environ.get("DEMO_SOURCE_PORT", "5001")),
-                int(os.environ.get("DEMO_ENDPOINT_PORT", "5002")),
-                int(os.environ.get("DEMO_API_PORT", "8080")))
+def try_command(demo: Demo) -> str:
+    """A CLI command that works as printed, from the directory the demo runs in."""
+    return (f"CROSSDOCK_ADMIN_TOKEN={ADMIN_TOKEN} CROSSDOCK_API_URL={demo.api_url} "
+            f"{_shown(Path(CROSSDOCK))} jobs list")
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the working directory when it is inside it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def main() -> int:
+    """Run the demo; the exit status (see the module's docstring)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as Ctrl-C does
+    try:
+        return run(Demo(_port("DEMO_SOURCE_PORT", 5001), _port("DEMO_ENDPOINT_PORT", 5002),
+                        _port("DEMO_API_PORT", 8080),
+                        broker=DemoBroker(console_port=_port("DEMO_CONSOLE_PORT", 15672))))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run(demo: Demo) -> int:
+    """Start `demo`, walk through it, keep it running on a terminal until Ctrl-C, and
+    stop it: 0 when the endpoint ended equal to the source, 1 when not or when a part
+    failed (the logs are kept then), 130 when cut short."""
+    status = 1
     try:
         step("starting RabbitMQ (if needed), two registries, the receiver and a consumer")
         demo.start()
-        print(f"logs and data in {demo.workdir}")
-        walk_through(demo)
+        print(f"logs in {demo.logs}")
+        if not walk_through(demo):
+            raise DemoError("the endpoint does not match the source: the jobs above say "
+                            "which did not succeed, and consumer.log why")
+        status = 0
         if os.environ.get("DEMO_EXIT") or not sys.stdin.isatty():
-            return
+            return status
         print("\nEverything keeps running. Ctrl-C stops what the demo started.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
-    except KeyboardInterrupt:
-        pass
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:  # the way to end it once it has run; else cut short
+        status = 0 if status == 0 else 130
+    except (DemoError, CrossdockError) as error:
+        print(f"\nthe demo failed: {error}", file=sys.stderr, flush=True)
     finally:
         step("stopping what the demo started")
-        demo.stop()
+        demo.stop(keep_logs=status == 1)
+    return status
 
 
-def _port_open(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
-def _wait_for(url: str, what: str, ok: tuple[int, ...] = (200,), seconds: float = 90.0) -> None:
+def _port(name: str, default: int) -> int:
+    value = os.environ.get(name, str(default))
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise SystemExit(f"{name} must be a TCP port (1-65535), not {value!r}")
+    return int(value)
+
+
+def _wait_for(url: str, what: str, ok: tuple[int, ...] = (200,), seconds: float = 90.0,
+              request_timeout: float = 5.0) -> None:
     """Poll `url` until it answers one of `ok`. A busy machine may take a while to
-    start a process, and a first answer may be slow: neither is a failure."""
+    start a process, and a first answer may be slow (a receiver accepts connections
+    before its workers answer): neither is a failure. Raises `DemoError` after
+    `seconds`."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            if requests.get(url, timeout=5).status_code in ok:
+            if requests.get(url, timeout=request_timeout).status_code in ok:
                 return
         except requests.RequestException:
             pass
         time.sleep(0.2)
-    raise SystemExit(f"{what} did not come up at {url} within {seconds:.0f} s")
+    raise DemoError(f"{what} did not come up at {url} within {seconds:.0f} s")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
