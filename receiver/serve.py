@@ -93,8 +93,11 @@ def serve(settings: Settings) -> None:
     if settings.receiver_workers > 1 and not os.environ.get(MULTIPROC_ENV):
         cleanup = tempfile.mkdtemp(prefix="crossdock-metrics-")
         os.environ[MULTIPROC_ENV] = cleanup
+    master = os.getpid()
     try:
         ReceiverServer(settings).run()
     finally:
-        if cleanup:
+        # A worker is a fork of this process, and its exit unwinds through here too:
+        # only the master removes the directory every worker writes to.
+        if cleanup and os.getpid() == master:
             shutil.rmtree(cleanup, ignore_errors=True)
