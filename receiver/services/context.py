@@ -15,6 +15,8 @@ from flask import Flask, current_app
 
 from receiver.cache import TtlCache
 from receiver.metrics import ReceiverMetrics
+from receiver.services.projects import ProjectCache
+from receiver.services.queues import QueueCache
 from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import EndpointRecord, SourceRecord, Store
@@ -33,6 +35,10 @@ class Services:
     #: The webhook path's few seconds of memory (see `receiver.cache`).
     sources: TtlCache[str, tuple[SourceRecord, str | None]]
     endpoints: TtlCache[int, EndpointRecord]
+    #: What the console shows from registries and RabbitMQ, refreshed in the
+    #: background (see `projects`, `queues`).
+    projects: ProjectCache
+    queues: QueueCache
 
     def install(self, app: Flask) -> None:
         """Make these the services of `app`."""

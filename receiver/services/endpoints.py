@@ -13,6 +13,7 @@ from receiver.services.context import Services
 from receiver.services.errors import QueuesUnavailableError
 from receiver.services.lookalikes import endpoint_warnings
 from receiver.services.names import is_id
+from receiver.services.queues import ALL
 from receiver.services.turns import failed_queue_turn
 from shared.broker import (
     BrokerError,
@@ -45,6 +46,7 @@ def create_endpoint(found: Services, data: Mapping[str, Any]) -> EndpointChange:
     """Record an endpoint (`EndpointCreateSchema`'s shape). Raises `ConflictError` for a
     name already taken."""
     endpoint = found.store.create_endpoint(**data)
+    found.queues.expire(ALL)  # counted with the others at the next look
     log.info("endpoint created", endpoint=endpoint.name, url=endpoint.url)
     return EndpointChange(endpoint, endpoint_warnings(found.store, endpoint))
 
@@ -78,6 +80,7 @@ def delete_endpoint(found: Services, endpoint: EndpointRecord) -> int:
         found.store.delete_endpoint(endpoint.id)
         deleted = True
         found.endpoints.clear()
+        found.queues.expire(ALL)
         found.publisher.forget_endpoint(endpoint.name)
 
     name = endpoint.name

@@ -19,6 +19,7 @@ from receiver.services.context import Services
 from receiver.services.executions import Started, refuse_while_blocked, start_execution
 from receiver.services.lookalikes import endpoint_warnings, rule_warnings
 from receiver.services.lookup import endpoint_field, source_field
+from receiver.services.queues import ALL
 from shared.deadline import Deadline
 from shared.errors import CrossdockError
 from shared.store import (
@@ -50,6 +51,7 @@ def _endpoint(found: Services, ref: str | Mapping[str, Any]) -> Iterator[Endpoin
         yield endpoint_field(store, ref)
         return
     created = store.create_endpoint(**ref)
+    found.queues.expire(ALL)  # counted with the others at the next look
     try:
         yield created
     except BaseException:

@@ -50,6 +50,7 @@ def update_source(found: Services, source: SourceRecord,
         values["webhook_secret"] = new_webhook_secret()
     updated = found.store.update_source(source.id, **values)
     found.sources.clear()  # this process's webhook path sees the change at once
+    found.projects.forget(source.id)  # listed again with the new URL or credentials
     log.info("source changed", source=source.name, fields=sorted(values))
     return SourceChange(updated, values.get("webhook_secret"),
                         source_warnings(found.store, updated))
@@ -59,4 +60,5 @@ def delete_source(found: Services, source: SourceRecord) -> None:
     """Delete a source and its job history. Raises `ConflictError` while a rule uses it."""
     found.store.delete_source(source.id)
     found.sources.clear()
+    found.projects.forget(source.id)
     log.info("source deleted", source=source.name)
