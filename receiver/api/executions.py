@@ -19,11 +19,10 @@ blueprint = Blueprint("executions", __name__)
 
 
 def _dump(execution: ExecutionRecord, rule_names: dict[int, str]) -> dict[str, Any]:
-    finished = execution.succeeded + execution.failed + execution.skipped
     payload: dict[str, Any] = execution_out.dump({
         **execution.__dict__,
         "rule": rule_names.get(execution.rule_id),
-        "in_progress": execution.total - finished,
+        "in_progress": execution.in_progress,
     })
     return payload
 

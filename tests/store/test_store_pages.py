@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from shared.store import ExecutionTrigger, JobStatus, RuleRecord, Store
+from shared.store import ExecutionStatus, ExecutionTrigger, JobStatus, RuleRecord, Store
 from tests.store.test_store_jobs import record
 
 
@@ -101,3 +101,18 @@ def test_an_executions_jobs_page_through_an_index(store: Store, rule: RuleRecord
             execution_id=execution.id, status=status, before=jobs[-1].id, limit=11))
         assert "ix_jobs_execution_id" in shown, shown
         assert "TEMP B-TREE" not in shown and "Sort" not in shown, shown
+
+
+def test_an_execution_says_what_is_left_and_whether_it_finished(store: Store,
+                                                                rule: RuleRecord) -> None:
+    execution = store.create_execution(rule.id, ExecutionTrigger.MANUAL)
+    jobs = record(store, rule, 3, execution=execution)
+    store.mark_finished(jobs[0].id, JobStatus.SUCCEEDED)
+    running = store.get_execution(execution.id)
+    for job in jobs[1:]:
+        store.mark_finished(job.id, JobStatus.FAILED, "boom")
+    done = store.get_execution(execution.id)
+
+    assert (running.in_progress, running.status.finished) == (2, False)
+    assert (done.in_progress, done.status, done.status.finished) == (
+        0, ExecutionStatus.PARTIAL, True)
