@@ -19,7 +19,7 @@ from receiver import api, health, webhooks
 from receiver.cache import TtlCache
 from receiver.errors import register_error_handlers
 from receiver.metrics import ReceiverMetrics
-from receiver.services import Services, projects, queues
+from receiver.services import Services, listings, queues
 from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import SourceRecord, Store, open_store, remember_queue_delays
@@ -48,7 +48,7 @@ def create_app(
         metrics=metrics or ReceiverMetrics(),
         sources=TtlCache(lambda name: _source_with_secret(opened, name)),
         endpoints=TtlCache(opened.get_endpoint),
-        projects=projects.new_cache(settings, opened),
+        projects=listings.new_cache(settings, opened),
         queues=queues.new_cache(settings, opened),
     ).install(app)
     register_error_handlers(app)

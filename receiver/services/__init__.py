@@ -13,10 +13,13 @@ they did, and return records or small frozen results. They raise:
   publishes (`BrokerBlockedError`), `errors.QueuesUnavailableError`,
   `errors.NotQueuedError`.
 
-One module per concern: `rules`, `executions`, `jobs`, `endpoints`, `sources`,
-`links`, `connection` (Test Connection), and for the console's pages `projects`
-(a source's projects), `queues` (an endpoint's queue depths) and `schedules`
-(a cron schedule's next runs).
+One module per concern: `rules`, `executions`, `jobs` (lists page by key, see
+`pages`), `endpoints`, `sources`, `links` (and pairs), `connection` (Test
+Connection, see `probe`), `lookup` (records by name); and for the console's
+pages `projects` (a source's projects, from `listings`), `queues` (each
+endpoint's queue depths) and `schedules` (a cron schedule's next runs). What
+needs a registry or RabbitMQ comes from a `refresh.BackgroundCache`: no request
+waits on them.
 """
 
 from receiver.services.context import Services, current_services, services_of

@@ -15,7 +15,7 @@ from flask import Flask, current_app
 
 from receiver.cache import TtlCache
 from receiver.metrics import ReceiverMetrics
-from receiver.services.projects import ProjectCache
+from receiver.services.listings import ProjectCache
 from receiver.services.queues import QueueCache
 from shared.broker import Publisher
 from shared.settings import Settings

@@ -1,14 +1,10 @@
 """A source's projects for the console: each with its number of rules and the
-status of its last execution.
+status of its last execution, filtered and paged.
 
-A project is the first path segment of a repository (DESIGN, data model). A
-Distribution source lists them from its catalog (following ``Link`` pages); a
-Harbor source from its project API, which needs no catalog rights (protocols.md
-§8.1, §11.2). The listing is kept in a `BackgroundCache` per source, refreshed
-every `MAX_AGE` seconds, so a source with thousands of repositories lists at
-once; rule counts and executions are read from the store on every call. A
-source whose credentials may not list it says so (`ListingStatus.FORBIDDEN`);
-its rules' projects are shown all the same.
+The projects come from the source's listing (`listings`: the registry, asked in
+the background), merged with the projects of its rules (so a source whose
+credentials may not list it still shows those); rule counts and executions are
+read from the store on every call.
 """
 
 from __future__ import annotations
@@ -17,60 +13,18 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from receiver.services.refresh import BackgroundCache, Snapshot
-from shared.errors import (
-    AuthenticationError,
-    PermanentError,
-    PermissionDeniedError,
-)
-from shared.registry import RegistryClient, RegistryConfig, harbor
-from shared.settings import Settings
-from shared.store import (
-    ExecutionRecord,
-    ExecutionStatus,
-    RuleRecord,
-    SourceKind,
-    SourceRecord,
-    Store,
-)
+from receiver.services.listings import Listing, ListingStatus
+from receiver.services.refresh import Snapshot
+from shared.store import ExecutionRecord, ExecutionStatus, RuleRecord, SourceRecord
 
 if TYPE_CHECKING:
     from receiver.services.context import Services
 
-#: Seconds a listing is shown before the registry is asked again.
-MAX_AGE = 60.0
-#: Seconds before a listing that failed on a transient error is tried again.
-RETRY_AFTER = 15.0
 #: How long a page waits for a source's very first listing, at most.
 FIRST_WAIT = 0.2
-#: Registries list in the background: timeouts may be longer than a request's.
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 30.0
 PAGE_SIZE = 50
-
-
-class ListingStatus(StrEnum):
-    OK = "ok"
-    LOADING = "loading"  # the first listing is still running
-    FORBIDDEN = "forbidden"  # the source's credentials may not list it (401, 403)
-    FAILED = "failed"  # the registry refused otherwise (TLS, not a registry, ...)
-    UNREACHABLE = "unreachable"  # the last listing failed on a transient error
-
-
-@dataclass(frozen=True)
-class Listing:
-    """What one listing of a source found: repositories per project."""
-
-    source_updated_at: datetime  # the source record it was made with
-    status: ListingStatus
-    projects: Mapping[str, int]
-    message: str | None = None
-
-
-ProjectCache = BackgroundCache[int, Listing]
 
 
 @dataclass(frozen=True)
@@ -105,18 +59,6 @@ class ProjectPage:
         return following if following < self.total else None
 
 
-# Pure ------------------------------------------------------------------------------
-
-
-def project_of(repository: str) -> str:
-    return repository.split("/", 1)[0]
-
-
-def count_projects(repositories: Iterable[str]) -> dict[str, int]:
-    """Repositories per project."""
-    return dict(Counter(project_of(name) for name in repositories if name))
-
-
 def summarize(listed: Mapping[str, int], rules: Iterable[RuleRecord],
               latest: Mapping[int, ExecutionRecord]) -> list[ProjectSummary]:
     """The listed projects and those of `rules`, by name, each with its rule count and
@@ -139,53 +81,15 @@ def filter_projects(items: list[ProjectSummary], search: str) -> list[ProjectSum
     return [item for item in items if wanted in item.name.lower()] if wanted else items
 
 
-# I/O -------------------------------------------------------------------------------
-
-
-def list_source(settings: Settings, store: Store, source_id: int) -> Listing:
-    """List a source's projects now. A refusal (credentials, TLS, not a registry) is a
-    listing that says so; a transient failure raises (`RegistryUnavailableError`), as
-    do the store's errors."""
-    source = store.get_source(source_id)
-    credentials = store.source_credentials(source_id)
-    client = RegistryClient(RegistryConfig(
-        url=source.url, username=credentials.username, password=credentials.password,
-        verify_tls=source.verify_tls, ca_bundle=source.ca_bundle,
-        connect_timeout=min(settings.connect_timeout, CONNECT_TIMEOUT),
-        read_timeout=min(settings.read_timeout, READ_TIMEOUT), pool_size=1))
-    harbor_source = source.kind == SourceKind.HARBOR
-    try:
-        if harbor_source:
-            projects = {p.name: p.repositories for p in harbor.list_projects(client.transport)}
-        else:
-            projects = count_projects(client.catalog())
-    except (AuthenticationError, PermissionDeniedError) as exc:
-        what = "its projects (Harbor's project API)" if harbor_source else "its catalog"
-        who = credentials.username or "anonymous access"
-        return Listing(source.updated_at, ListingStatus.FORBIDDEN, {},
-                       f"the source's credentials ({who}) may not list {what}: {exc}")
-    except PermanentError as exc:
-        return Listing(source.updated_at, ListingStatus.FAILED, {},
-                       f"the source could not be listed: {exc}")
-    finally:
-        client.close()
-    return Listing(source.updated_at, ListingStatus.OK, projects)
-
-
-def new_cache(settings: Settings, store: Store) -> ProjectCache:
-    """Each source's listing by source id, refreshed in the background."""
-    return BackgroundCache(lambda source_id: list_source(settings, store, source_id),
-                           name="projects", max_age=MAX_AGE, retry_after=RETRY_AFTER)
-
-
 def source_projects(found: Services, source: SourceRecord, *, search: str = "",
                     offset: int = 0, limit: int = PAGE_SIZE,
                     wait: float = FIRST_WAIT) -> ProjectPage:
     """A page of `source`'s projects whose name contains `search`, by name.
 
     The listing is the cached one (the registry is asked again in the background
-    when it is `MAX_AGE` old, or when the source changed since); waits up to `wait`
-    seconds for a source's first listing only. Raises the store's errors.
+    when it is `listings.MAX_AGE` old, or when the source changed since); waits up
+    to `wait` seconds for a source's first listing only. `offset` >= 0 and `limit`
+    >= 1 come validated. Raises the store's errors.
     """
     snapshot = _listing(found, source, wait)
     listing = snapshot.value

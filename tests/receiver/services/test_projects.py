@@ -11,11 +11,10 @@ import pytest
 
 from receiver.api.schemas import source_patch
 from receiver.services import Services, sources
+from receiver.services.listings import ListingStatus, count_projects
 from receiver.services.projects import (
-    ListingStatus,
     ProjectPage,
     ProjectSummary,
-    count_projects,
     filter_projects,
     source_projects,
     summarize,
