@@ -23,11 +23,10 @@ class QueuesUnavailableError(TransientError):
 
 
 class NotQueuedError(TransientError):
-    """A job or an execution was recorded, but its message was not queued (it is
-    failed with the reason, so it can be retried). `reason` is the 503's reason:
-    blocked, unreachable, timeout or store_busy."""
+    """A job was set to run again, but its message was not queued (it is failed again
+    with the reason, so it can be retried). `reason` is the 503's reason: blocked,
+    unreachable, timeout or store_busy."""
 
-    def __init__(self, message: str, *, reason: str, execution_id: int | None = None) -> None:
+    def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message)
         self.reason = reason
-        self.execution_id = execution_id
