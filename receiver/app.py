@@ -1,49 +1,30 @@
 """The receiver's Flask application, built at call time by `create_app`.
 
 Collaborators (settings, store, publisher, metrics) come in through
-`create_app` and live in ``app.extensions["crossdock"]``; nothing opens a
-socket at import time. Blueprints: health and metrics, registry webhooks,
-the management API under ``/api/v1``.
+`create_app` and live in ``app.extensions["crossdock"]`` as a
+`receiver.services.Services`; blueprints reach them with
+`receiver.services.current_services`, never by importing this module. Nothing
+opens a socket at import time. Blueprints: health and metrics, registry
+webhooks, the management API under ``/api/v1``.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import structlog
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 
+from receiver import api, health, webhooks
 from receiver.cache import TtlCache
 from receiver.errors import register_error_handlers
 from receiver.metrics import ReceiverMetrics
+from receiver.services import Services, listings, queues
 from shared.broker import Publisher
 from shared.settings import Settings
-from shared.store import EndpointRecord, SourceRecord, Store, open_store, remember_queue_delays
+from shared.store import SourceRecord, Store, open_store, remember_queue_delays
 
 log = structlog.get_logger("crossdock.receiver")
-
-
-@dataclass
-class Services:
-    """What request handlers use; one set per application."""
-
-    settings: Settings
-    store: Store
-    publisher: Publisher
-    metrics: ReceiverMetrics
-    sources: TtlCache[str, tuple[SourceRecord, str | None]]
-    endpoints: TtlCache[int, EndpointRecord]
-
-
-def services() -> Services:
-    """The current application's services."""
-    return services_of(current_app)
-
-
-def services_of(app: Flask) -> Services:
-    found: Services = app.extensions["crossdock"]
-    return found
 
 
 def create_app(
@@ -55,21 +36,21 @@ def create_app(
 ) -> Flask:
     """Build the receiver. Opens the store unless one is given; the publisher
     connects lazily, on the first publish."""
-    from receiver import api, health, webhooks
-
     app = Flask("crossdock.receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     opened = store or open_store(settings, wait_seconds=settings.store_wait_seconds)
     remember_queue_delays(opened, settings)
-    app.extensions["crossdock"] = Services(
+    Services(
         settings=settings,
         store=opened,
         publisher=publisher or Publisher(settings, name="crossdock-receiver"),
         metrics=metrics or ReceiverMetrics(),
         sources=TtlCache(lambda name: _source_with_secret(opened, name)),
         endpoints=TtlCache(opened.get_endpoint),
-    )
+        projects=listings.new_cache(settings, opened),
+        queues=queues.new_cache(settings, opened),
+    ).install(app)
     register_error_handlers(app)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webhooks.blueprint)

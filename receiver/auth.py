@@ -10,7 +10,7 @@ from typing import TypeVar
 from flask import request
 from werkzeug.exceptions import Unauthorized
 
-from receiver.app import services
+from receiver.services import current_services
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -28,7 +28,7 @@ def require_admin(view: F) -> F:
 
     @wraps(view)
     def wrapped(*args: object, **kwargs: object) -> object:
-        token = services().settings.admin_token
+        token = current_services().settings.admin_token
         if not token:
             raise Unauthorized("the management API is off: set CROSSDOCK_ADMIN_TOKEN")
         if not bearer_matches(request.headers.get("Authorization"), token):

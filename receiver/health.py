@@ -10,8 +10,8 @@ from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask.blueprints import BlueprintSetupState
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
-from receiver.app import services, services_of
 from receiver.readiness import Readiness
+from receiver.services import current_services, services_of
 
 blueprint = Blueprint("health", __name__)
 _READINESS = "crossdock.readiness"
@@ -42,7 +42,7 @@ def readyz() -> Response:
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
-    registry = services().metrics.registry
+    registry = current_services().metrics.registry
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # Several gunicorn workers: add up what every one of them counted.
         registry = CollectorRegistry()

@@ -56,8 +56,9 @@ class ReceiverServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         """In each worker: the app, and a scheduler thread (only one acts at a time)."""
-        from receiver.app import create_app, services_of
+        from receiver.app import create_app
         from receiver.scheduler import Scheduler
+        from receiver.services import services_of
         from shared.logging import configure_logging
 
         configure_logging(self.settings)

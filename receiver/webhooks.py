@@ -30,13 +30,13 @@ import structlog
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
-from receiver.app import Services, services
 from receiver.auth import bearer_matches
 from receiver.bodies import read_body
 from receiver.echoes import EchoOrigins
 from receiver.errors import unavailable_reason, unavailable_response
 from receiver.intake import Plan, plan_jobs
 from receiver.notifications import Notification, NotJSONError, parse_notification
+from receiver.services import Services, current_services
 from shared.broker import BrokerError
 from shared.deadline import Deadline
 from shared.dispatch import OnFailure, dispatch
@@ -49,7 +49,7 @@ log = structlog.get_logger("crossdock.receiver")
 
 @blueprint.post("/webhooks/<source_name>")
 def receive(source_name: str) -> Response:
-    found = services()
+    found = current_services()
     deadline = Deadline.after(found.settings.webhook_deadline_seconds)
     try:
         source = _authenticated_source(found, source_name)

@@ -37,6 +37,12 @@ class ExecutionStatus(StrEnum):
     FAILED = "failed"
     PARTIAL = "partial"  # finished, some jobs failed and some did not
 
+    @property
+    def finished(self) -> bool:
+        """Nothing of the execution runs any more (a page stops polling it)."""
+        return self in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED,
+                        ExecutionStatus.PARTIAL)
+
 
 class JobAction(StrEnum):
     REPLICATE = "replicate"

@@ -14,13 +14,11 @@ from marshmallow import Schema, ValidationError
 from receiver.api.fields import ApiSchema
 from receiver.bodies import read_body
 from receiver.errors import error_response
+from receiver.services.names import MAX_INT
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Largest integer the databases store (ids, limits): bigger ones are refused
-#: by the schemas instead of overflowing the driver.
-MAX_INT = 2**63 - 1
-#: The URL converter for ids, bounded the same way.
+#: The URL converter for ids, bounded as the databases store them (`MAX_INT`).
 ID = f"int(max={MAX_INT})"
 
 
@@ -69,11 +67,6 @@ def unavailable(message: str, **extra: Any) -> Response:
     response = error_response(503, "unavailable", message, **extra)
     response.headers["Retry-After"] = "5"
     return response
-
-
-def field_error(name: str, message: str) -> ValidationError:
-    """A 400 naming one field."""
-    return ValidationError({name: [message]})
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,15 @@ databases cannot store (NUL, lone surrogates) with a field error instead of a
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from receiver.services.names import NAME_PATTERN
 from shared.cron import CronSyntaxError, next_after
 
-#: Names of sources, endpoints and rules: they appear in URLs and queue names.
-NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,62}$"
-NAME_RE = re.compile(NAME_PATTERN)
 #: A Harbor project / first repository component (the OCI component grammar).
 PROJECT_PATTERN = r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$"
 #: A destination namespace: one or more components.

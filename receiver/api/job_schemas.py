@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from receiver.api.common import MAX_INT
 from receiver.api.fields import ApiSchema, Text
+from receiver.services.names import MAX_INT
 from shared.store import ExecutionStatus, ExecutionTrigger, JobAction, JobStatus, LogLevel
 
 
 class PageSchema(ApiSchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_INT))
+    before = fields.Integer(validate=validate.Range(min=1, max=MAX_INT), metadata={
+        "description": "Only records older than this id: the previous answer's next_before"})
 
 
 class ExecutionQuerySchema(PageSchema):
@@ -75,16 +77,23 @@ class JobLogSchema(Schema):
     lines = fields.List(fields.Nested(LogLineSchema))
 
 
+def _next_before() -> fields.Integer:
+    return fields.Integer(allow_none=True, metadata={
+        "description": "Give it as before= for the next (older) page; null on the last page"})
+
+
 class ExecutionListSchema(Schema):
     items = fields.List(fields.Nested(ExecutionSchema))
     limit = fields.Integer()
     offset = fields.Integer()
+    next_before = _next_before()
 
 
 class JobListSchema(Schema):
     items = fields.List(fields.Nested(JobSchema))
     limit = fields.Integer()
     offset = fields.Integer()
+    next_before = _next_before()
 
 
 execution_query = ExecutionQuerySchema()

@@ -7,7 +7,6 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate
 
 from receiver.api.fields import (
-    NAME_RE,
     NAMESPACE_PATTERN,
     PROJECT_PATTERN,
     ApiSchema,
@@ -17,6 +16,7 @@ from receiver.api.fields import (
     validate_schedule,
 )
 from receiver.api.schemas import EndpointCreateSchema, endpoint_create
+from receiver.services.names import NAME_RE
 from shared.errors import ConfigurationError
 from shared.filters import check_new_pattern
 from shared.store import FilterDecision

@@ -1,34 +1,28 @@
-"""Starting executions: ``/rules/<name>/enable``, ``/disable``, ``/run``.
+"""Starting executions: ``/rules/<name>/enable``, ``/disable``, ``/run``. The work is
+`receiver.services.rules` and `receiver.services.executions`.
 
-An execution is one `sync` job for the rule's project, recorded and published
-through `shared.dispatch.dispatch`; the consumer lists the project at the source
-and queues one replicate job per image. Enabling starts an ``initial`` one, run
-a ``manual`` one.
-
-Both answer within ``webhook_deadline_seconds``: a broker that is blocked (before
-anything changes), times out or is unreachable gives 503 with the reason, and the
-execution's sync job is failed with it (retry it, or run the rule again).
+Enabling starts an ``initial`` execution, run a ``manual`` one. Both answer within
+``webhook_deadline_seconds``: a broker that is blocked (before anything changes),
+times out or is unreachable gives 503 with the reason, and the execution's sync
+job is failed with it (retry it, or run the rule again).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
 from flask import Blueprint, Response
 
 from receiver.api.common import answer, describe, empty, load_body
-from receiver.api.lookup import rule_named
 from receiver.api.rule_schemas import rule_out
-from receiver.app import services
-from receiver.errors import unavailable_reason, unavailable_response
+from receiver.errors import unavailable_response
+from receiver.services import current_services, rules
+from receiver.services.executions import Started
+from receiver.services.lookup import rule_named
 from shared.deadline import Deadline
-from shared.dispatch import ExecutionNotQueuedError
-from shared.dispatch import start_execution as dispatch_execution
-from shared.store import ConflictError, ExecutionTrigger, RuleRecord
+from shared.store import RuleRecord
 
 blueprint = Blueprint("runs", __name__)
-log = structlog.get_logger("crossdock.receiver")
 
 
 Names = tuple[dict[int, str], dict[int, str]]
@@ -36,14 +30,14 @@ Names = tuple[dict[int, str], dict[int, str]]
 
 def registry_names() -> Names:
     """Source and endpoint names by id, for answering many rules."""
-    store = services().store
+    store = current_services().store
     return ({s.id: s.name for s in store.list_sources()},
             {e.id: e.name for e in store.list_endpoints()})
 
 
 def rule_answer(rule: RuleRecord, names: Names | None = None, **extra: Any) -> dict[str, Any]:
     """A rule as answered: its source and endpoint by name."""
-    store = services().store
+    store = current_services().store
     sources, endpoints = names or ({}, {})
     payload: dict[str, Any] = rule_out.dump({
         **rule.__dict__,
@@ -54,87 +48,56 @@ def rule_answer(rule: RuleRecord, names: Names | None = None, **extra: Any) -> d
     return payload
 
 
-def start_execution(rule: RuleRecord, trigger: ExecutionTrigger,
-                    deadline: Deadline | None = None) -> dict[str, Any]:
-    """Start an execution of `rule` (`shared.dispatch.start_execution`), within
-    `deadline` (by default ``webhook_deadline_seconds`` from now).
-
-    Returns ``{"execution_id"}``, plus ``"warning"`` and ``"reason"`` when the broker
-    did not take the sync job (the job is then failed, so it can be retried). Store
-    errors and `DeadlineExceededError` before the execution is recorded raise.
-    """
-    found = services()
-    try:
-        execution, job = dispatch_execution(
-            found.store, found.publisher.publish_jobs, rule, trigger,
-            deadline=deadline or Deadline.after(found.settings.webhook_deadline_seconds))
-    except ExecutionNotQueuedError as exc:
-        reason = unavailable_reason(exc)
-        log.warning("execution not queued", rule=rule.name, execution=exc.execution_id,
-                    reason=reason, error=str(exc))
-        return {"execution_id": exc.execution_id, "reason": reason,
-                "warning": f"{exc}; retry it later with POST /api/v1/rules/<name>/run"}
-    log.info("execution started", rule=rule.name, execution=execution.id, job=job.id,
-             trigger=str(trigger))
-    return {"execution_id": execution.id}
+def _not_queued_warning(started: Started) -> str:
+    return f"{started.error}; retry it later with POST /api/v1/rules/<name>/run"
 
 
-def blocked() -> Response | None:
-    """503 ``blocked`` when RabbitMQ is known to refuse publishes (a resource alarm)."""
-    if not services().publisher.blocked:
-        return None
-    return unavailable_response("blocked", "RabbitMQ is blocking publishes (a resource "
-                                           "alarm): nothing was changed, try again later")
+def started_fields(started: Started | None) -> dict[str, Any]:
+    """What a rule's answer says about the execution the request started."""
+    if started is None:
+        return {}
+    if started.queued:
+        return {"execution_id": started.execution_id}
+    return {"execution_id": started.execution_id, "warning": _not_queued_warning(started)}
 
 
-def not_queued(started: dict[str, Any]) -> Response:
+def _not_queued(started: Started) -> Response:
     """503 for an execution whose sync job was not queued (the job is failed)."""
-    return unavailable_response(started["reason"], started["warning"],
-                                execution_id=started["execution_id"])
+    return unavailable_response(started.reason or "unreachable", _not_queued_warning(started),
+                                execution_id=started.execution_id)
 
 
 @blueprint.post("/rules/<name>/enable")
 @describe("Enable a rule; a disabled one starts an initial sync (503: enabled, but the "
           "sync could not be queued)", body=empty, response=rule_out, errors=(404, 503))
 def enable(name: str) -> Response:
-    deadline = Deadline.after(services().settings.webhook_deadline_seconds)
+    found = current_services()
+    deadline = Deadline.after(found.settings.webhook_deadline_seconds)
     load_body(empty, empty_ok=True)
-    rule = rule_named(name)
-    if rule.enabled:
-        return answer(rule_answer(rule))
-    refused = blocked()
-    if refused is not None:
-        return refused
-    rule = services().store.update_rule(rule.id, enabled=True)
-    started = start_execution(rule, ExecutionTrigger.INITIAL, deadline)
-    if "warning" in started:
-        return not_queued(started)
-    return answer(rule_answer(rule, **started))
+    change = rules.enable_rule(found, rule_named(found.store, name), deadline)
+    if change.started is not None and not change.started.queued:
+        return _not_queued(change.started)
+    return answer(rule_answer(change.rule, **started_fields(change.started)))
 
 
 @blueprint.post("/rules/<name>/disable")
 @describe("Disable a rule: new events are ignored, queued jobs are skipped", body=empty,
           response=rule_out, errors=(404,))
 def disable(name: str) -> Response:
+    found = current_services()
     load_body(empty, empty_ok=True)
-    rule = services().store.update_rule(rule_named(name).id, enabled=False)
-    log.info("rule disabled", rule=name)
-    return answer(rule_answer(rule))
+    return answer(rule_answer(rules.disable_rule(found, rule_named(found.store, name))))
 
 
 @blueprint.post("/rules/<name>/run")
 @describe("Run a rule now: a manual execution replicating the whole project", body=empty,
           response=rule_out, errors=(404, 409, 503))
 def run(name: str) -> Response:
-    deadline = Deadline.after(services().settings.webhook_deadline_seconds)
+    found = current_services()
+    deadline = Deadline.after(found.settings.webhook_deadline_seconds)
     load_body(empty, empty_ok=True)
-    rule = rule_named(name)
-    if not rule.enabled:
-        raise ConflictError(f"rule {name!r} is disabled: enable it (which also runs it)")
-    refused = blocked()
-    if refused is not None:
-        return refused
-    started = start_execution(rule, ExecutionTrigger.MANUAL, deadline)
-    if "warning" in started:
-        return not_queued(started)
-    return answer(rule_answer(rule, **started))
+    rule = rule_named(found.store, name)
+    started = rules.run_rule(found, rule, deadline)
+    if not started.queued:
+        return _not_queued(started)
+    return answer(rule_answer(rule, execution_id=started.execution_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from receiver.api.fields import (
     SECRET_PATTERN,
@@ -89,6 +89,12 @@ class SourcePatchSchema(_Immutable, RegistryFieldsSchema):
     webhook_secret = _secret_field()
     regenerate_webhook_secret = fields.Boolean(load_only=True, metadata={
         "description": "Generate a new webhook secret (shown once in the answer)"})
+
+    @validates_schema
+    def _secret_or_regenerate(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if data.get("regenerate_webhook_secret") and "webhook_secret" in data:
+            raise ValidationError("Give a webhook_secret or regenerate one, not both.",
+                                  "regenerate_webhook_secret")
 
 
 class SourceCreateSchema(RegistryFieldsSchema):

@@ -32,7 +32,9 @@ from shared.broker.probe import NodeStatus, probe_nodes
 from shared.broker.publisher import OutgoingMessage, Publisher, PublisherObserver
 from shared.broker.redrive import ParkedMessage, redrive_failed, retry_parked
 from shared.broker.topology import (
+    QueueCount,
     QueueSpec,
+    count_queues,
     declare_topology,
     delete_topology,
     endpoint_queue_names,
@@ -67,10 +69,12 @@ __all__ = [
     "PublishTimeoutError",
     "Publisher",
     "PublisherObserver",
+    "QueueCount",
     "QueueSpec",
     "Retry",
     "TopologyMismatchError",
     "Worker",
+    "count_queues",
     "declare_topology",
     "delete_topology",
     "endpoint_queue_names",

@@ -165,27 +165,46 @@ def ping(settings: Settings) -> None:
     close_quietly(connection)
 
 
+@dataclass(frozen=True)
+class QueueCount:
+    """What a passive declare says about a queue."""
+
+    messages: int  # ready messages (not those delivered and not yet acknowledged)
+    consumers: int
+
+
+def count_queues(settings: Settings, names: Iterable[str]) -> dict[str, QueueCount]:
+    """Ready messages and consumers of each queue named, on one connection (passive
+    declares: nothing is created); queues that do not exist are left out.
+
+    Raises `BrokerUnavailableError` or `BrokerAccessDeniedError`.
+    """
+    wanted = list(dict.fromkeys(names))
+    connection = connect(settings, "crossdock-queue-depths")
+    counts: dict[str, QueueCount] = {}
+    try:
+        with pika_errors("counting the messages of queues"):
+            channel = connection.channel()
+            for name in wanted:
+                try:
+                    result = channel.queue_declare(name, passive=True)
+                except pika.exceptions.ChannelClosedByBroker as exc:
+                    if exc.reply_code != _NOT_FOUND:
+                        raise
+                    channel = connection.channel()  # a 404 closes the channel
+                    continue
+                counts[name] = QueueCount(int(result.method.message_count),
+                                          int(result.method.consumer_count))
+    finally:
+        close_quietly(connection)
+    return counts
+
+
 def queue_depths(settings: Settings, endpoint: str) -> dict[str, int]:
     """Ready-message counts of `endpoint`'s queues by name (passive declares; queues
     that do not exist are left out). Unacknowledged messages are not counted.
 
     Raises `BrokerUnavailableError` or `BrokerAccessDeniedError`.
     """
-    connection = connect(settings, "crossdock-queue-depths")
-    depths: dict[str, int] = {}
-    context = f"counting the messages of endpoint {endpoint!r}"
-    try:
-        with pika_errors(context):
-            channel = connection.channel()
-            for spec in endpoint_topology(settings, endpoint):
-                try:
-                    result = channel.queue_declare(spec.name, passive=True)
-                except pika.exceptions.ChannelClosedByBroker as exc:
-                    if exc.reply_code != _NOT_FOUND:
-                        raise
-                    channel = connection.channel()  # a 404 closes the channel
-                    continue
-                depths[spec.name] = int(result.method.message_count)
-    finally:
-        close_quietly(connection)
-    return depths
+    names = [spec.name for spec in endpoint_topology(settings, endpoint)]
+    return {name: count.messages for name, count in count_queues(settings, names).items()}

@@ -8,6 +8,7 @@ project can be listed without catalog rights (§11.2).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -90,6 +91,27 @@ def _json_list(response: Response, what: str) -> list[Any]:
     if not isinstance(body, list):
         raise RegistryRejectedError(f"{what}: Harbor sent an unexpected body")
     return body
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Harbor project as its list shows it."""
+
+    name: str
+    repositories: int  # Harbor's repo_count
+
+
+def list_projects(transport: Transport) -> list[Project]:
+    """Every project the account may see (all public ones, and those it is a member
+    of), by name, via the project API (paged); no catalog rights needed (§11.2)."""
+    what = "list Harbor projects"
+    found = []
+    for item in _pages(transport, f"{API}/projects", what):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise RegistryRejectedError(f"{what}: Harbor sent an unexpected project")
+        count = item.get("repo_count")
+        found.append(Project(item["name"], count if isinstance(count, int) else 0))
+    return sorted(found, key=lambda project: project.name)
 
 
 def list_repositories(transport: Transport, project: str) -> list[str]:

@@ -53,15 +53,34 @@ class ExecutionStore(StoreBase):
         status: ExecutionStatus | str | None = None,
         limit: int = 100,
         offset: int = 0,
+        before: int | None = None,
     ) -> list[ExecutionRecord]:
-        """Executions, newest first."""
+        """Executions, newest first; `before` (an execution id) keeps the older ones."""
         query = select(executions).order_by(executions.c.id.desc()).limit(limit).offset(offset)
+        if before is not None:
+            query = query.where(executions.c.id < before)
         if rule_id is not None:
             query = query.where(executions.c.rule_id == rule_id)
         if status is not None:
             query = query.where(executions.c.status == ExecutionStatus(status).value)
         with self._read() as conn:
             return [_execution_record(row) for row in conn.execute(query).all()]
+
+    def latest_executions(
+        self, rule_ids: Iterable[int] | None = None
+    ) -> dict[int, ExecutionRecord]:
+        """The newest execution of each rule (of `rule_ids`, or of every rule) that has
+        one, by rule id: one query, served by the (rule_id, id) index."""
+        newest = select(func.max(executions.c.id)).group_by(executions.c.rule_id)
+        if rule_ids is not None:
+            wanted = sorted(set(rule_ids))
+            if not wanted:
+                return {}
+            newest = newest.where(executions.c.rule_id.in_(wanted))
+        query = select(executions).where(executions.c.id.in_(newest))
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        return {row.rule_id: _execution_record(row) for row in rows}
 
     def refresh_execution(self, execution_id: int) -> ExecutionRecord:
         """Recompute an execution's counts and status from its jobs.

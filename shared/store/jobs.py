@@ -115,9 +115,16 @@ class JobStore(ExecutionStore):
         execution_id: int | None = None,
         limit: int = 100,
         offset: int = 0,
+        before: int | None = None,
     ) -> list[JobRecord]:
-        """Jobs, newest first, narrowed by whichever filters are given."""
+        """Jobs, newest first, narrowed by whichever filters are given.
+
+        `before` (a job id) keeps the jobs older than that one: the key of the next
+        page, which indexes serve at any depth (an `offset` reads and skips rows).
+        """
         query = select(jobs).order_by(jobs.c.id.desc()).limit(limit).offset(offset)
+        if before is not None:
+            query = query.where(jobs.c.id < before)
         if rule_id is not None:
             query = query.where(jobs.c.rule_id == rule_id)
         if endpoint_id is not None:

@@ -122,6 +122,11 @@ class ExecutionRecord:
     started_at: datetime
     finished_at: datetime | None
 
+    @property
+    def in_progress(self) -> int:
+        """Image jobs not finished yet."""
+        return self.total - self.succeeded - self.failed - self.skipped
+
 
 @dataclass(frozen=True)
 class NewJob:

@@ -204,7 +204,9 @@ jobs = Table(
     Column("queued_at", UTCDateTime(), nullable=True),
     _one_of("action", JobAction),
     _one_of("status", JobStatus),
-    Index(None, "execution_id", "status"),
+    # An execution's jobs page by key (newest first), all or of one status.
+    Index(None, "execution_id", "id"),
+    Index(None, "execution_id", "status", "id"),
     Index(None, "rule_id", "id"),
     Index(None, "endpoint_id", "id"),
     Index(None, "status", "id"),

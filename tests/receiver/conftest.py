@@ -32,7 +32,8 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from consumers.service import ConsumerService
-from receiver.app import create_app, services
+from receiver.app import create_app
+from receiver.services import current_services as services
 from shared.broker import Publisher
 from shared.settings import Settings
 from shared.store import (

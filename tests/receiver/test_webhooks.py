@@ -12,7 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from receiver.app import create_app, services
+from receiver.app import create_app
+from receiver.services import current_services as services
 from shared.messages import JobMessage, decode
 from shared.queues import work_queue
 from shared.settings import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from receiver.api import turns
+from receiver.services import turns
 from shared.broker import ATTEMPT_HEADER, ERROR_HEADER, REASON_HEADER, ROUND_START_HEADER
 from shared.dispatch import job_message
 from shared.messages import decode, encode

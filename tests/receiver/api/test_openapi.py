@@ -73,5 +73,5 @@ def test_schemas_follow_the_marshmallow_schemas(api: Api) -> None:
     assert rule["repo_filters"]["items"] == {"$ref": "#/components/schemas/Filter"}
     jobs = api.ok("GET", "/openapi.json")["paths"]["/api/v1/jobs"]["get"]
     assert {p["name"] for p in jobs["parameters"]} == {
-        "rule", "endpoint", "status", "execution", "limit", "offset"}
+        "rule", "endpoint", "status", "execution", "limit", "offset", "before"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 from structlog.testing import capture_logs
 
-from receiver.api.snippets import SECRET_PLACEHOLDER
+from receiver.services.snippets import SECRET_PLACEHOLDER
 from shared.store import Store
 from tests.receiver.api.conftest import Api
 

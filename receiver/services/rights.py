@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from receiver.api.checks import Checks, Target
+from receiver.services.checks import Checks, Target
 from shared.errors import (
     AuthenticationError,
     CrossdockError,

@@ -16,10 +16,9 @@ from typing import ParamSpec
 
 import structlog
 
-from receiver.app import services
 from shared.errors import CrossdockError
 from shared.registry_identity import looks_like_same_registry
-from shared.store import EndpointRecord, RuleRecord, SourceRecord
+from shared.store import EndpointRecord, RuleRecord, SourceRecord, Store
 
 log = structlog.get_logger("crossdock.receiver")
 P = ParamSpec("P")
@@ -67,29 +66,29 @@ def best_effort(compute: Callable[P, list[str]]) -> Callable[P, list[str]]:
     return guarded
 
 
-def _links() -> dict[int, int]:
+def _links(store: Store) -> dict[int, int]:
     """Endpoint id by linked source id."""
-    return {link.source_id: link.endpoint_id for link in services().store.list_links()}
+    return {link.source_id: link.endpoint_id for link in store.list_links()}
 
 
 @best_effort
-def source_warnings(source: SourceRecord) -> list[str]:
+def source_warnings(store: Store, source: SourceRecord) -> list[str]:
     """The endpoints that look like `source` without being linked with it."""
-    found = [(source, endpoint) for endpoint in services().store.list_endpoints()]
-    return _unlinked_lookalikes(found, endpoint_first=False)
+    found = [(source, endpoint) for endpoint in store.list_endpoints()]
+    return _unlinked_lookalikes(store, found, endpoint_first=False)
 
 
 @best_effort
-def endpoint_warnings(endpoint: EndpointRecord) -> list[str]:
+def endpoint_warnings(store: Store, endpoint: EndpointRecord) -> list[str]:
     """The sources that look like `endpoint` without being linked with it."""
-    found = [(source, endpoint) for source in services().store.list_sources()]
-    return _unlinked_lookalikes(found, endpoint_first=True)
+    found = [(source, endpoint) for source in store.list_sources()]
+    return _unlinked_lookalikes(store, found, endpoint_first=True)
 
 
-def _unlinked_lookalikes(candidates: list[tuple[SourceRecord, EndpointRecord]], *,
-                         endpoint_first: bool) -> list[str]:
+def _unlinked_lookalikes(store: Store, candidates: list[tuple[SourceRecord, EndpointRecord]],
+                         *, endpoint_first: bool) -> list[str]:
     """A logged warning for each (source, endpoint) that looks alike and is not linked."""
-    links = _links()
+    links = _links(store)
     warnings = []
     for source, endpoint in candidates:
         if links.get(source.id) == endpoint.id or not looks_like_same_registry(
@@ -113,13 +112,12 @@ def mirror_each_other(rule: RuleRecord, other: RuleRecord) -> bool:
 
 
 @best_effort
-def rule_warnings(rule: RuleRecord) -> list[str]:
+def rule_warnings(store: Store, rule: RuleRecord) -> list[str]:
     """The opposite rules of `rule` (mirrored projects, each endpoint linked with or
     looking like the other's source) that are not its pair for lack of links."""
-    store = services().store
     if store.find_pair(rule.id) is not None:
         return []
-    links = _links()
+    links = _links(store)
     sources = {source.id: source for source in store.list_sources()}
     endpoints = {endpoint.id: endpoint for endpoint in store.list_endpoints()}
 

@@ -13,8 +13,8 @@ import os
 
 import structlog
 
-from receiver.api.checks import Check, Checks, Report, Stop, Target
-from receiver.api.rights import harbor_rights, registry_rights
+from receiver.services.checks import Check, Checks, Report, Stop, Target
+from receiver.services.rights import harbor_rights, registry_rights
 from shared.errors import AuthenticationError, CrossdockError, RegistryUnavailableError, TLSError
 from shared.registry import RegistryClient, RegistryConfig, harbor
 from shared.store import EndpointKind
