@@ -3,7 +3,7 @@
 Collaborators (settings, store, publisher, metrics) come in through
 `create_app` and live in ``app.extensions["crossdock"]``; nothing opens a
 socket at import time. Blueprints: health and metrics, registry webhooks,
-the management API under ``/api/v1``.
+the management API under ``/api/v1``, the web console under ``/ui/``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def create_app(
     """Build the receiver. Opens the store unless one is given; the publisher
     connects lazily, on the first publish."""
     from receiver import api, health, webhooks
+    from receiver.console import init_console
 
     app = Flask("crossdock.receiver")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
@@ -74,6 +75,7 @@ def create_app(
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(api.blueprint)
+    init_console(app, settings)
     app.before_request(_start_timer)
     app.after_request(_log_request)
     return app
