@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from receiver.console.context import settings
 from receiver.console.forms import FormState
-from receiver.console.htmx import render
+from receiver.console.htmx import redirect_to, render
 from receiver.console.sessions import (
     end_session,
     is_signed_in,
@@ -52,7 +52,7 @@ def sign_in() -> Response:
 def sign_out() -> Response:
     end_session()
     flash("Signed out.", "success")
-    return redirect(url_for("console.auth.sign_in"), code=303)
+    return redirect_to(url_for("console.auth.sign_in"))
 
 
 def _is_admin_token(token: str) -> bool:
