@@ -116,7 +116,10 @@ def not_found(unknown: str) -> Response:
 
 
 @entry.get("/")
+@entry.get("/ui")
 def root() -> Response:
+    """``/`` and ``/ui`` lead to the console (the latter without routing's own
+    redirect, which would skip the console's headers)."""
     return redirect(url_for("console.home"))
 
 

@@ -57,7 +57,7 @@ _PAGE_PROBLEMS = """
   if (!document.title.trim()) problems.push("no <title>");
   // (Chromium itself leaves an empty style="" on some inputs.)
   for (const el of document.querySelectorAll('[style]:not([style=""])')) {
-    problems.push(`<${el.tagName.toLowerCase()}> has an inline style (the CSP blocks it): ${el.outerHTML.slice(0, 200)}`);
+    problems.push(`inline style (the CSP blocks it): ${el.outerHTML.slice(0, 200)}`);
   }
   return problems;
 }
