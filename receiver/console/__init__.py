@@ -28,8 +28,7 @@ from jinja2 import StrictUndefined
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from receiver.console import signin
-from receiver.console.context import settings
+from receiver.console import context, signin
 from receiver.console.csrf import check_csrf, csrf_field, csrf_token
 from receiver.console.errors import register_console_errors
 from receiver.console.htmx import is_htmx
@@ -73,7 +72,7 @@ def init_console(app: Flask, settings: Settings) -> None:
 
 def console_enabled() -> bool:
     """An admin token to sign in with, and a key to sign sessions with."""
-    return bool(settings().admin_token) and session_interface(current_app).available
+    return bool(context.settings().admin_token) and session_interface(current_app).available
 
 
 @blueprint.before_request

@@ -8,18 +8,24 @@ with an admin token and a queue prefix of the test's own, `store`, `app`,
   in), taking screenshots of what it visits; the test fails on any browser
   console error, page error or CSP violation it did not `allow`, and on a page
   without what every page must have;
-- `console`: the same, signed in through the sign-in form.
+- `console`: the same, signed in through the sign-in form;
+- `browse_app`: a `ConsoleBrowser` on another app of the test's own (other
+  settings, another store), served the same way, with the same checks.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from playwright.sync_api import Browser, sync_playwright
+from werkzeug.serving import make_server
 
 from tests.receiver.conftest import ADMIN_TOKEN, LiveReceiver
 from tests.support.browser import ConsoleBrowser, chromium_path, launch_chromium, screenshot_dir
@@ -80,3 +86,39 @@ def console(console_browser: ConsoleBrowser) -> ConsoleBrowser:
     console_browser.sign_in()
     assert console_browser.path().startswith("/ui/projects/"), console_browser.path()
     return console_browser
+
+
+@contextlib.contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """`app` served by werkzeug (threaded) on a free port: its ``http://host:port``."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="console-app", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture
+def browse_app(chromium: Browser, request: pytest.FixtureRequest
+               ) -> Iterator[Callable[[Flask], ConsoleBrowser]]:
+    """Serve an app and open a browser on it; both stop at teardown, and the test
+    fails on what the browser reported (as with `console_browser`)."""
+    opened: list[ConsoleBrowser] = []
+    with contextlib.ExitStack() as stack:
+
+        def browse(app: Flask) -> ConsoleBrowser:
+            url = stack.enter_context(serving(app))
+            browser = ConsoleBrowser.open(chromium, url, ADMIN_TOKEN,
+                                          screenshot_dir(request.node.nodeid))
+            stack.callback(browser.close)
+            opened.append(browser)
+            return browser
+
+        yield browse
+    for browser in opened:
+        problems = browser.unexpected_problems()
+        assert not problems, "the browser reported:\n" + "\n".join(problems)

@@ -9,12 +9,16 @@ tests/artifacts/screenshots/.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
+from flask import Flask
 from playwright.sync_api import expect
 
+from receiver.app import create_app
 from receiver.console.navigation import NAVIGATION
-from shared.store import JobStatus, NewJob
+from shared.settings import Settings
+from shared.store import JobStatus, NewJob, Store
 from tests.receiver.conftest import Records
 from tests.support.browser import ConsoleBrowser
 
@@ -171,3 +175,17 @@ def test_htmx_requests_carry_the_csrf_token_from_the_meta_tag(console: ConsoleBr
     assert console.path() == "/ui/sign-in"
     console.goto("/ui/endpoints/", "locked-after-htmx-sign-out")
     assert console.path().startswith("/ui/sign-in?next=")
+
+
+def test_without_an_admin_token_the_console_says_how_to_turn_it_on(
+    browse_app: Callable[[Flask], ConsoleBrowser], settings: Settings, store: Store,
+) -> None:
+    console = browse_app(create_app(settings.replace(admin_token=""), store=store))
+
+    console.goto("/ui/jobs/", "console-off")
+
+    assert console.path() == "/ui/sign-in?next=/ui/jobs/"
+    page = console.page
+    expect(page.get_by_role("heading", level=1)).to_have_text("The API and the console are off")
+    expect(page.locator("main pre")).to_contain_text("export CROSSDOCK_ADMIN_TOKEN=")
+    expect(page.get_by_label("Admin token")).to_have_count(0)

@@ -7,18 +7,17 @@ the receiver meets a database that refuses connections (and resets the open ones
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
-from werkzeug.serving import make_server
+from flask import Flask
+from playwright.sync_api import expect
 
 from receiver.app import create_app
 from shared.store import open_store
 from tests.receiver.conftest import ADMIN_TOKEN
-from tests.support.browser import ConsoleBrowser, screenshot_dir
+from tests.support.browser import ConsoleBrowser
 from tests.support.cluster_pipeline import postgres_database
 from tests.support.publishers import RecordingPublisher
 from tests.support.settings import pipeline_settings
@@ -28,8 +27,9 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def proxied_console(postgres_admin_url: str, tmp_path: Path, chromium: Browser,
-                    request: pytest.FixtureRequest) -> Iterator[tuple[ConsoleBrowser, TcpProxy]]:
+def proxied_console(postgres_admin_url: str, tmp_path: Path,
+                    browse_app: Callable[[Flask], ConsoleBrowser],
+                    ) -> Iterator[tuple[ConsoleBrowser, TcpProxy]]:
     """A receiver whose store is PostgreSQL behind a `TcpProxy`, and a browser on it."""
     with postgres_database(postgres_admin_url) as url:
         proxy = TcpProxy(("127.0.0.1", 5432)).start()
@@ -39,24 +39,12 @@ def proxied_console(postgres_admin_url: str, tmp_path: Path, chromium: Browser,
                                      store_wait_seconds=1.0)
         store = open_store(settings)
         publisher = RecordingPublisher(settings, name="test-console")
-        server = make_server("127.0.0.1", 0, create_app(settings, store=store,
-                                                        publisher=publisher), threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        browser = ConsoleBrowser.open(chromium, f"http://127.0.0.1:{server.server_port}",
-                                      ADMIN_TOKEN, screenshot_dir(request.node.nodeid))
         try:
-            yield browser, proxy
+            yield browse_app(create_app(settings, store=store, publisher=publisher)), proxy
         finally:
-            browser.close()
-            server.shutdown()
-            server.server_close()
-            thread.join(10)
             proxy.cut()
             publisher.close()
             store.close()
-        problems = browser.unexpected_problems()
-        assert not problems, "the browser reported:\n" + "\n".join(problems)
 
 
 def test_a_store_that_goes_down_is_a_503_page_then_the_pages_come_back(
