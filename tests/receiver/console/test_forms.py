@@ -50,3 +50,23 @@ def test_the_macros_show_each_error_beside_its_field_and_keep_what_was_typed(
     assert 'aria-describedby="hint-name error-name" aria-invalid="true"' in html
     assert '<small id="error-name" class="field-error">Already taken.</small>' in html
     assert "hunter2" not in html  # a password is never sent back to the page
+
+
+def test_checkboxes_selects_and_textareas_keep_their_state(app: Flask) -> None:
+    form = FormState({"enabled": True, "endpoint": 2, "notes": "a & b"},
+                     {"endpoint": ["Pick one."]})
+    template = ('{% from "console/macros/forms.html" import checkbox, select, textarea %}'
+                '{{ checkbox(form, "enabled", "Enable", switch=true) }}'
+                '{{ checkbox(form, "prune", "Prune") }}'
+                '{{ select(form, "endpoint", "Endpoint", [(1, "one"), (2, "two")]) }}'
+                '{{ textarea(form, "notes", "Notes") }}')
+
+    with app.test_request_context("/ui/"):
+        html = render_template_string(template, form=form)
+
+    assert 'name="enabled" type="checkbox" role="switch" checked>' in html
+    assert 'name="prune" type="checkbox">' in html
+    assert '<option value="2" selected>two</option>' in html
+    assert '<option value="1">one</option>' in html
+    assert 'aria-describedby="error-endpoint" aria-invalid="true"' in html
+    assert ">a &amp; b</textarea>" in html

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -57,3 +59,12 @@ def test_nothing_unpinned_is_vendored() -> None:
                if path.is_file()}
 
     assert shipped == pinned
+
+
+def test_the_vendor_script_finds_the_shipped_files_pinned() -> None:
+    script = CONSOLE.parents[1] / "scripts" / "vendor_assets.py"
+    checked = subprocess.run([sys.executable, str(script), "--check"], capture_output=True,
+                             text=True, timeout=60, check=False)
+
+    assert checked.returncode == 0, checked.stderr
+    assert "vendored files match their pins" in checked.stdout
