@@ -19,6 +19,7 @@ templates' settings, the blueprints, and ``/`` redirecting to ``/ui/``.
 
 from __future__ import annotations
 
+import functools
 import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -60,6 +61,7 @@ HTMX_CONFIG = {
         {"code": "[2345]..", "swap": True, "error": False},
     ],
 }
+_HTMX_CONFIG_JSON = json.dumps(HTMX_CONFIG, separators=(",", ":"))
 
 
 def init_console(app: Flask, settings: Settings) -> None:
@@ -98,7 +100,7 @@ def _template_globals() -> dict[str, Any]:
         "csrf_field": csrf_field,
         "navigation": NAVIGATION,
         "signed_in": console_enabled() and is_signed_in(),
-        "htmx_config": json.dumps(HTMX_CONFIG, separators=(",", ":")),
+        "htmx_config": _HTMX_CONFIG_JSON,
         "crossdock_version": _version(),
     }
 
@@ -122,6 +124,7 @@ def root() -> Response:
     return redirect(url_for("console.home"))
 
 
+@functools.cache
 def _version() -> str:
     try:
         return version("crossdock")
