@@ -5,7 +5,7 @@ Collaborators (settings, store, publisher, metrics) come in through
 `receiver.services.Services`; blueprints reach them with
 `receiver.services.current_services`, never by importing this module. Nothing
 opens a socket at import time. Blueprints: health and metrics, registry
-webhooks, the management API under ``/api/v1``.
+webhooks, the management API under ``/api/v1``, the web console under ``/ui/``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from flask import Flask, Response, g, request
 
 from receiver import api, health, webhooks
 from receiver.cache import TtlCache
+from receiver.console import init_console
 from receiver.errors import register_error_handlers
 from receiver.metrics import ReceiverMetrics
 from receiver.services import Services, listings, queues
@@ -55,6 +56,7 @@ def create_app(
     app.register_blueprint(health.blueprint)
     app.register_blueprint(webhooks.blueprint)
     app.register_blueprint(api.blueprint)
+    init_console(app, settings)
     app.before_request(_start_timer)
     app.after_request(_log_request)
     return app

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install and start what crossdock's tests and demo need on a Debian machine:
 # the Distribution registry binary, skopeo, htpasswd, RabbitMQ (running on
-# 127.0.0.1:5672), and the docker-compose client (to check docker-compose.yml).
+# 127.0.0.1:5672), the docker-compose client (to check docker-compose.yml), and
+# Chromium for the web console's browser tests (Playwright drives Debian's build:
+# it can't download its own).
 # Idempotent; needs root (or sudo) only for what is missing.
 set -euo pipefail
 
@@ -13,6 +15,7 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v rabbitmq-server >/dev/null 2>&1 || need+=(rabbitmq-server)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)  # validates the compose file
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the console's browser tests
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"

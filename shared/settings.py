@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -92,6 +93,13 @@ class Settings:
     # A job still pending, never confirmed by RabbitMQ, this many seconds after it was
     # recorded (a receiver killed in between) is published again by the sweeper.
     republish_after_seconds: float = 120.0
+    # The web console (/ui/ on the receiver's port) marks its session cookie Secure on
+    # requests that came over https; true marks it Secure on every request, for a
+    # receiver behind a proxy that serves it over https and talks plain http to it.
+    behind_tls_proxy: bool = False
+    # The RabbitMQ management console's base URL as a browser reaches it (e.g.
+    # http://127.0.0.1:15672), for the web console's links to each queue; empty: none.
+    rabbitmq_console_url: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings stay immutable)."""
@@ -220,3 +228,24 @@ def _validate(settings: Settings) -> None:
         raise ConfigurationError(f"setting amqp_url: {exc}") from None
     if any(delay < 1 for delay in settings.retry_delays):
         raise ConfigurationError("setting retry_delays: every delay must be at least 1 second")
+    if settings.rabbitmq_console_url:
+        problem = _console_url_problem(settings.rabbitmq_console_url)
+        if problem:
+            raise ConfigurationError(f"setting rabbitmq_console_url: {problem}")
+
+
+def _console_url_problem(url: str) -> str | None:
+    """Why `url` can't be the base of links to the RabbitMQ console, or None."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        return f"{url!r} is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host, e.g. http://127.0.0.1:15672"
+    if parts.username or parts.password:
+        # Links are shown in pages: the console asks its own users to log in.
+        return "must not hold a user name or password"
+    if parts.query or parts.fragment:
+        return "must be the console's base URL, without a query or #fragment"
+    return None

@@ -104,3 +104,36 @@ def test_the_broker_connect_timeout_must_be_positive() -> None:
     assert load_settings(environ={}).amqp_connect_timeout == 1.0
     with pytest.raises(ConfigurationError, match="amqp_connect_timeout"):
         load_settings(environ={"CROSSDOCK_AMQP_CONNECT_TIMEOUT": "0"})
+
+
+def test_the_console_settings_default_to_plain_http_and_no_rabbitmq_links() -> None:
+    settings = load_settings(environ={})
+
+    assert settings.behind_tls_proxy is False
+    assert settings.rabbitmq_console_url == ""
+
+
+def test_the_console_settings_from_the_environment() -> None:
+    settings = load_settings(environ={"CROSSDOCK_BEHIND_TLS_PROXY": "true",
+                                      "CROSSDOCK_RABBITMQ_CONSOLE_URL": "http://127.0.0.1:15672"})
+
+    assert settings.behind_tls_proxy is True
+    assert settings.rabbitmq_console_url == "http://127.0.0.1:15672"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("127.0.0.1:15672", "http:// or https:// URL"),
+    ("ftp://mq.example", "http:// or https:// URL"),
+    ("http://", "with a host"),
+    ("http://guest:guest@127.0.0.1:15672", "user name or password"),
+    ("http://127.0.0.1:15672/#/queues", "without a query or #fragment"),
+    ("http://127.0.0.1:99999", "is not a URL"),
+])
+def test_a_bad_rabbitmq_console_url_names_the_setting(value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError, match=f"rabbitmq_console_url: .*{message}"):
+        load_settings(environ={"CROSSDOCK_RABBITMQ_CONSOLE_URL": value})
+
+
+def test_behind_tls_proxy_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigurationError, match="behind_tls_proxy"):
+        load_settings(environ={"CROSSDOCK_BEHIND_TLS_PROXY": "sometimes"})
