@@ -26,7 +26,7 @@ USERNAME = "alice"
 PASSWORD = "s3cret"
 
 __all__ = ["harbor"]  # the Harbor fake fixture, for every test
-pytest_plugins = ["tests.support.private_brokers"]
+pytest_plugins = ["tests.support.private_brokers", "tests.support.queue_sweep"]
 
 RegistryFactory = Callable[..., RegistryServer]
 TokenServerFactory = Callable[..., TokenServer]

@@ -19,6 +19,9 @@ from shared.store import generate_secret_key
 
 AMQP_URL = os.environ.get("CROSSDOCK_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
+# The queue prefixes handed out since the last sweep (`tests.support.queue_sweep`).
+handed_out: set[str] = set()
+
 
 def pipeline_settings(tmp_path: Path, **changes: Any) -> Settings:
     """Fresh settings for one test; `changes` override any field."""
@@ -39,6 +42,7 @@ def pipeline_settings(tmp_path: Path, **changes: Any) -> Settings:
         "lease_ttl": 10.0,  # a killed consumer's lease expires soon
     }
     values.update(changes)
+    handed_out.add(str(values["queue_prefix"]))
     return Settings(**values)
 
 
