@@ -37,6 +37,8 @@ blueprint = Blueprint("endpoints", __name__, url_prefix="/endpoints")
 KINDS = [(kind.value, kind.value) for kind in EndpointKind]
 #: Seconds between looks while RabbitMQ has not been counted yet.
 QUEUES_POLL_SECONDS = 2
+#: Seconds between looks while RabbitMQ cannot be counted.
+QUEUES_RETRY_SECONDS = 5
 
 
 @blueprint.get("/")
@@ -48,10 +50,14 @@ def index() -> Response:
 def queues() -> Response:
     """Each endpoint's queue depths, as last counted (never waits on RabbitMQ)."""
     report = endpoint_queues(app_services(), wait=0)
-    polling = report.checked_at is None and report.error is None
+    listed = store().list_endpoints()
+    # Asked again while an endpoint listed has no count yet (the first count, one
+    # since it was created, or a RabbitMQ that failed: the cache tries it again).
+    polling = any(endpoint.name not in report.queues for endpoint in listed)
     return render("console/endpoints/queues.html", "console/endpoints/_queues.html",
-                  report=report, endpoints=store().list_endpoints(), polling=polling,
-                  poll_seconds=QUEUES_POLL_SECONDS, queue_url=_queue_url)
+                  report=report, endpoints=listed, polling=polling,
+                  poll_seconds=QUEUES_RETRY_SECONDS if report.error else QUEUES_POLL_SECONDS,
+                  queue_url=_queue_url)
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -118,7 +124,7 @@ def delete(name: str) -> Response:
             flash(str(error), "error")
             return redirect_to(url_for(".index"))
         flash(f"Endpoint {name} deleted, with its job history and queues "
-              f"({dropped} messages dropped).", "success")
+              f"({_count(dropped, 'message')} dropped).", "success")
         return redirect_to(url_for(".index"))
     return _confirm_delete(endpoint)
 
@@ -131,8 +137,8 @@ def redrive(name: str) -> Response:
     except (ConflictError, QueuesUnavailableError) as error:
         flash(f"Redrive of {name} did not run: {error}", "error")
     else:
-        flash(f"Redrive of {name}: {done.moved} messages moved back to the work queue, "
-              f"{done.jobs_reset} failed jobs set back to pending.", "success")
+        flash(f"Redrive of {name}: {_count(done.moved, 'message')} moved back to the work "
+              f"queue, {_count(done.jobs_reset, 'failed job')} set back to pending.", "success")
     return redirect_to(url_for(".index"))
 
 
@@ -157,3 +163,7 @@ def _flash_saved(message: str, warnings: list[str]) -> None:
 def _queue_url(queue: str) -> str | None:
     found = settings()
     return rabbitmq_queue_url(found.rabbitmq_console_url, found.amqp_url, queue)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
