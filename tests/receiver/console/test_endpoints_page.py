@@ -22,7 +22,7 @@ from shared.settings import Settings
 from shared.store import Store
 from tests.receiver.conftest import ADMIN_TOKEN, Records
 from tests.receiver.console.conftest import csrf_from
-from tests.support.settings import delete_prefixed_queues, pipeline_settings
+from tests.support.settings import pipeline_settings
 
 SCRIPT = "<script>alert('endpoint')</script>"
 CONSOLE_URL = "http://rabbit.test:15672"
@@ -144,21 +144,18 @@ def test_delete_asks_first_and_an_endpoint_in_use_is_a_clear_409(
 
 
 def test_delete_after_the_confirmation_removes_the_endpoint(
-    signed_in_client: FlaskClient, records: Records, store: Store, settings: Settings,
+    signed_in_client: FlaskClient, records: Records, store: Store,
 ) -> None:
     records.endpoint(name="unused")
-    try:
-        confirm = signed_in_client.get("/ui/endpoints/unused/delete")
-        assert "cannot be undone" in confirm.text
-        assert store.list_endpoints() != []  # asking deletes nothing
+    confirm = signed_in_client.get("/ui/endpoints/unused/delete")
+    assert "cannot be undone" in confirm.text
+    assert store.list_endpoints() != []  # asking deletes nothing
 
-        answer = _post(signed_in_client, "/ui/endpoints/unused/delete", {})
+    answer = _post(signed_in_client, "/ui/endpoints/unused/delete", {})
 
-        assert answer.status_code == 303
-        assert store.list_endpoints() == []
-        assert "Endpoint unused deleted" in signed_in_client.get(answer.headers["Location"]).text
-    finally:
-        delete_prefixed_queues(settings.queue_prefix)
+    assert answer.status_code == 303
+    assert store.list_endpoints() == []  # its queues went with it
+    assert "Endpoint unused deleted" in signed_in_client.get(answer.headers["Location"]).text
 
 
 def test_a_delete_without_the_csrf_token_is_refused(
@@ -245,5 +242,4 @@ def test_the_queue_depths_fragment_links_to_rabbitmq_and_redrive_moves_the_faile
         assert f"Redrive of {endpoint.name}: 2 messages moved back" in shown
         assert channel.queue_declare(failed, passive=True).method.message_count == 0
     finally:
-        connection.close()
-        delete_prefixed_queues(settings.queue_prefix)
+        connection.close()  # the app fixture deletes the endpoint's queues
