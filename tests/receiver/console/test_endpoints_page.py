@@ -72,15 +72,16 @@ def test_field_errors_show_beside_their_fields_and_a_script_is_escaped(
     assert store.list_endpoints() == []
 
 
-def test_a_script_in_a_username_is_shown_escaped_in_the_list(
+def test_a_script_in_a_username_is_shown_escaped_in_the_list_and_the_form(
     signed_in_client: FlaskClient, records: Records,
 ) -> None:
     records.endpoint(name="odd", username=SCRIPT)
 
-    listed = signed_in_client.get("/ui/endpoints/").text
-
-    assert SCRIPT not in listed
-    assert "&lt;script&gt;alert(&#39;endpoint&#39;)&lt;/script&gt;" in listed
+    for path in ("/ui/endpoints/", "/ui/endpoints/odd/"):
+        shown = signed_in_client.get(path)
+        assert shown.status_code == 200, path
+        assert SCRIPT not in shown.text, path
+        assert "&lt;script&gt;alert(&#39;endpoint&#39;)&lt;/script&gt;" in shown.text, path
 
 
 def test_a_name_taken_is_a_field_error(signed_in_client: FlaskClient, records: Records) -> None:
@@ -167,6 +168,8 @@ def test_a_delete_without_the_csrf_token_is_refused(
 
     assert answer.status_code == 403
     assert [e.name for e in store.list_endpoints()] == ["safe"]
+    assert _post(signed_in_client, "/ui/endpoints/safe/delete", {}).status_code == 303
+    assert store.list_endpoints() == []
 
 
 def test_test_connection_checks_the_saved_endpoint_as_a_fragment(

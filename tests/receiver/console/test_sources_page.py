@@ -172,3 +172,5 @@ def test_changes_without_the_csrf_token_are_refused(
         assert signed_in_client.post(path, data={}).status_code == 403, path
 
     assert store.source_webhook_secret(source.id) == WEBHOOK_SECRET
+    assert _post(signed_in_client, "/ui/sources/safe/regenerate", {}).status_code == 200
+    assert store.source_webhook_secret(source.id) != WEBHOOK_SECRET
