@@ -22,6 +22,7 @@ from shared.settings import Settings
 from shared.store import Store
 from tests.receiver.conftest import ADMIN_TOKEN, Records
 from tests.receiver.console.conftest import csrf_from
+from tests.support.registry_server import RegistryServer
 from tests.support.settings import pipeline_settings
 
 SCRIPT = "<script>alert('endpoint')</script>"
@@ -246,3 +247,19 @@ def test_the_queue_depths_fragment_links_to_rabbitmq_and_redrive_moves_the_faile
         assert channel.queue_declare(failed, passive=True).method.message_count == 0
     finally:
         connection.close()  # the app fixture deletes the endpoint's queues
+
+
+def test_test_connection_on_a_self_signed_registry_fails_on_the_certificate_until_unverified(
+    signed_in_client: FlaskClient, tls_registry: RegistryServer,
+) -> None:
+    fields = {"name": "draft", "url": tls_registry.url, "kind": "registry"}
+
+    verified = _post(signed_in_client, "/ui/endpoints/test", {**fields, "verify_tls": "on"},
+                     page="/ui/endpoints/new", **{"HX-Request": "true"})
+    unverified = _post(signed_in_client, "/ui/endpoints/test", fields,
+                       page="/ui/endpoints/new", **{"HX-Request": "true"})
+
+    assert re.search(r'check-failed">\s*<th scope="row">tls</th>', verified.text)
+    assert "certificate" in verified.text
+    assert 'check-failed"' not in unverified.text
+    assert "Passed" in unverified.text
