@@ -227,6 +227,9 @@ def test_the_queue_depths_fragment_links_to_rabbitmq_and_redrive_moves_the_faile
 
         page = client.get("/ui/endpoints/")
         assert 'hx-get="/ui/endpoints/queues" hx-trigger="load"' in page.text
+        assert '<a href="/ui/endpoints/queues">Show the queue depths</a>' in page.text  # no JS
+        whole = client.get("/ui/endpoints/queues")
+        assert "<h1>Endpoint queues</h1>" in whole.text and 'id="endpoint-queues"' in whole.text
         fragment = ""
         for _ in range(50):  # the first count is made in the background
             fragment = client.get("/ui/endpoints/queues", headers={"HX-Request": "true"}).text
