@@ -37,6 +37,7 @@ bench: venv services
 	$(BIN)/python bench/large_layer.py
 	$(BIN)/python bench/webhook_intake.py
 	$(BIN)/python bench/replication_latency.py
+	$(BIN)/python bench/console_pages.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -112,6 +112,9 @@ class Demo:
             "CROSSDOCK_QUEUE_PREFIX": queue_prefix,
             "CROSSDOCK_RETRY_DELAYS": "5,30,120",  # quick retries for a demo
             "CROSSDOCK_CONSUMER_METRICS_PORT": "0",
+            # the web console links each endpoint's queues into RabbitMQ's console
+            "CROSSDOCK_RABBITMQ_CONSOLE_URL": (f"http://127.0.0.1:{self.broker.console_port}"
+                                               if console else ""),
         })
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
@@ -380,7 +383,14 @@ def walk_through(demo: Demo) -> bool:
               f"queues {demo.queue_prefix}.endpoint.mirror.*")
     print(f"Try, while the demo runs: {try_command(demo)}\n"
           f"(`. {_shown(Path(CROSSDOCK).parent)}/activate` puts crossdock on this shell's PATH)")
+    print(console_hint(demo))
     return converged
+
+
+def console_hint(demo: Demo) -> str:
+    """The last lines: where the web console is and the token to sign in with."""
+    return (f"\nWeb console: {demo.api_url}/ui/\n"
+            f"Sign in with the admin token: {ADMIN_TOKEN}")
 
 
 def try_command(demo: Demo) -> str:

@@ -20,12 +20,13 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pika
 import pika.exceptions
 import pytest
+import requests
 
 from tests.support.registry_server import free_port
 from tests.support.settings import AMQP_URL, delete_prefixed_queues, delete_queues
@@ -58,12 +59,14 @@ def test_demo_flow_ends_with_the_endpoint_equal_to_the_source(
         jobs = demo.api("GET", "/jobs?limit=500")["items"]
         # The command the demo suggests, typed as printed in a shell whose PATH has no
         # crossdock (nobody activated the virtualenv).
+        printed = capsys.readouterr().out
         suggested = re.search(r"(CROSSDOCK_ADMIN_TOKEN=\S+ CROSSDOCK_API_URL=\S+ \S*crossdock "
-                              r"jobs list)", capsys.readouterr().out)
+                              r"jobs list)", printed)
         assert suggested, "the demo suggests no CLI command"
         tried = subprocess.run(["bash", "-c", suggested.group(1)], capture_output=True,
                                text=True, timeout=60, check=False,
                                env={**os.environ, "PATH": "/usr/bin:/bin"})
+        signed_in = sign_in_as_printed(printed)
     finally:
         demo.stop()
 
@@ -75,7 +78,36 @@ def test_demo_flow_ends_with_the_endpoint_equal_to_the_source(
     assert any(job["action"] == "delete" and job["status"] == "succeeded" for job in jobs)
     assert tried.returncode == 0, tried.stderr
     assert "demo/worker" in tried.stdout
+    assert signed_in in ("/ui/", "/ui/projects/")
     assert not demo.workdir.exists()
+
+
+def test_the_console_hint_names_the_console_url_and_the_admin_token() -> None:
+    demo_module = load_demo()
+    demo = SimpleNamespace(api_url="http://127.0.0.1:8080")
+
+    hint = demo_module.console_hint(demo)
+
+    assert hint.strip().splitlines() == [
+        "Web console: http://127.0.0.1:8080/ui/",
+        f"Sign in with the admin token: {demo_module.ADMIN_TOKEN}"]
+
+
+def sign_in_as_printed(printed: str) -> str:
+    """Open the console at the URL the demo printed last and sign in with the token it
+    printed: the path the console leads to."""
+    found = re.search(r"Web console: (\S+)\nSign in with the admin token: (\S+)\n*\Z", printed)
+    assert found, "the demo does not end with the console's URL and token"
+    url, token = found.groups()
+    session = requests.Session()
+    form = session.get(url, timeout=30)
+    assert form.status_code == 200 and "Admin token" in form.text
+    csrf = re.search(r'name="csrf_token" value="([^"]*)"', form.text)
+    assert csrf
+    answer = session.post(form.url, data={"token": token, "csrf_token": csrf.group(1)},
+                          allow_redirects=False, timeout=30)
+    assert answer.status_code == 303, answer.text
+    return str(answer.headers["Location"])
 
 
 # -- failing, and saying so --------------------------------------------------------------

@@ -128,5 +128,7 @@ def redrive_endpoint(found: Services, endpoint: EndpointRecord) -> Redriven:
     except BrokerError as exc:
         raise QueuesUnavailableError(
             f"redrive stopped ({exc}); call it again to move the rest") from exc
+    finally:
+        found.queues.expire(ALL)  # the depths shown change: counted again at the next look
     log.info("failed queue redriven", endpoint=endpoint.name, moved=moved, jobs_reset=reset)
     return Redriven(endpoint.name, moved, reset)
