@@ -16,17 +16,18 @@ top-level page an entry in `receiver.console.navigation.NAVIGATION`.
   becomes ``FormState.from_error(values, error)``, re-rendered with status 400.
 - Polling: see `receiver.console.pages.jobs`.
 
-The four below are placeholders for now: read-only lists straight from the store.
+Endpoints and Sources are placeholders for now: read-only lists from the store.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from receiver.console.pages import endpoints, jobs, projects, sources
+from receiver.console.pages import endpoints, jobs, projects, rules, sources
 
 PAGES: tuple[Blueprint, ...] = (
     projects.blueprint,
+    rules.blueprint,
     endpoints.blueprint,
     sources.blueprint,
     jobs.blueprint,
