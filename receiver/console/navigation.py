@@ -16,5 +16,5 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("Projects", "console.projects.index", "console.projects"),
     NavItem("Endpoints", "console.endpoints.index", "console.endpoints"),
     NavItem("Sources", "console.sources.index", "console.sources"),
-    NavItem("Jobs", "console.jobs.index", "console.jobs"),
+    NavItem("Replication Jobs", "console.jobs.index", "console.jobs"),
 )
