@@ -38,7 +38,8 @@ def test_signing_in_leads_to_the_page_asked_for_and_signing_out_locks_the_pages(
     console_browser.snap("jobs-after-sign-in")
     assert console_browser.path() == "/ui/jobs/"
     expect(page.get_by_role("status")).to_have_text("Signed in.")
-    expect(page.get_by_role("link", name="Replication Jobs")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Replication Jobs")).to_have_attribute(
+        "aria-current", "page")
 
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
