@@ -61,19 +61,23 @@ def test_executions_show_their_progress_and_jobs_their_details(
     assert 'data-polling="yes"' in html and 'hx-trigger="every 3s"' in html
 
 
-def test_the_fragment_stops_polling_once_everything_shown_has_finished(
+def test_the_fragment_polls_with_its_filters_while_an_execution_runs_then_stops(
     signed_in_client: FlaskClient, records: Records, store: Store,
 ) -> None:
     rule = _rule(records)
-    [job] = _jobs(store, rule, 1)
+    execution = store.create_execution(rule.id, ExecutionTrigger.MANUAL)
+    [job] = _jobs(store, rule, 1, execution.id)
     store.mark_running(job.id)
+    path = f"/ui/jobs/?rule={rule.name}&status=failed"  # no job shown: the execution runs
+
+    running = signed_in_client.get(path, headers={"HX-Request": "true"}).text
     store.mark_finished(job.id, JobStatus.SUCCEEDED)
+    finished = signed_in_client.get(path, headers={"HX-Request": "true"}).text
 
-    fragment = signed_in_client.get(f"/ui/jobs/?rule={rule.name}",
-                                    headers={"HX-Request": "true"}).text
-
-    assert fragment.startswith('<section id="jobs-table"') or "<html" not in fragment
-    assert 'data-polling="no"' in fragment and "hx-trigger" not in fragment
+    assert "<html" not in running and _job_ids(running) == []
+    assert 'data-polling="yes"' in running
+    assert f'hx-get="/ui/jobs/?rule={rule.name}&amp;status=failed"' in running
+    assert 'data-polling="no"' in finished and "hx-trigger" not in finished
 
 
 def test_jobs_filter_by_status_rule_and_execution(

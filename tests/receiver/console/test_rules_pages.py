@@ -238,8 +238,10 @@ def test_a_rule_of_another_project_is_not_found_here(
     rule = records.rule(source, endpoint, project="lib")
 
     answer = signed_in_client.get(f"/ui/projects/{source.name}/other/rules/{rule.name}/edit")
+    own = signed_in_client.get(f"/ui/projects/{source.name}/lib/rules/{rule.name}/edit")
 
     assert answer.status_code == 404
+    assert own.status_code == 200
 
 
 def test_the_schedule_fragment_shows_the_next_three_runs_in_utc(
