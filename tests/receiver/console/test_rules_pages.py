@@ -296,3 +296,13 @@ def test_test_connection_checks_the_forms_endpoint_in_the_rules_project(
     assert 'data-ok="yes"' in fresh
     assert "mirror" in fresh  # the push check ran where the rule writes
     assert "The connection was not tested" in invalid and "url" in invalid
+
+
+def test_the_rule_pages_are_part_of_projects_in_the_navigation(
+    signed_in_client: FlaskClient, records: Records,
+) -> None:
+    source = records.source()
+
+    html = signed_in_client.get(f"/ui/projects/{source.name}/lib/rules/new").text
+
+    assert '<a href="/ui/projects/" aria-current="page">Projects</a>' in html
