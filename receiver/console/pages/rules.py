@@ -98,8 +98,10 @@ def _refused(form_values: dict[str, Any], error: ValidationError) -> FormState:
 
 
 def _conflict(form_values: dict[str, Any], exc: ConflictError) -> FormState:
+    """A name taken: the new endpoint's, when one by that name exists, else the rule's."""
     form = FormState(shown_values(form_values))
-    about_endpoint = form_values.get("new_endpoint") and "endpoint" in str(exc)
+    about_endpoint = (form_values.get("new_endpoint")
+                      and _endpoint(form_values.get("endpoint_name")) is not None)
     form.add_error("endpoint_name" if about_endpoint else "name", str(exc))
     return form
 

@@ -171,6 +171,21 @@ def test_a_rule_name_taken_is_an_error_beside_the_name(
     assert "already exists" in _error(answer.text, "name")
 
 
+def test_a_new_endpoint_name_taken_is_an_error_beside_it_and_no_rule_is_made(
+    signed_in_client: FlaskClient, records: Records, store: Store,
+) -> None:
+    source, endpoint = records.source(), records.endpoint()
+
+    answer = _new_rule(signed_in_client, source, {
+        "name": "endpoint-rule", "new_endpoint": "on", "endpoint_name": endpoint.name,
+        "endpoint_url": "https://other.example"})
+
+    assert answer.status_code == 409
+    assert "already exists" in _error(answer.text, "endpoint_name")
+    assert 'id="error-name"' not in answer.text
+    assert not store.list_rules()
+
+
 def test_edit_shows_the_rule_and_saves_its_changes(
     signed_in_client: FlaskClient, records: Records, store: Store,
 ) -> None:
