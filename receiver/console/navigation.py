@@ -10,11 +10,12 @@ class NavItem:
     label: str
     endpoint: str  # the page's view, for url_for
     section: str  # its blueprint: the entry is current on every page of it
+    also: tuple[str, ...] = ()  # other blueprints whose pages are part of it
 
 
 NAVIGATION: tuple[NavItem, ...] = (
-    NavItem("Projects", "console.projects.index", "console.projects"),
+    NavItem("Projects", "console.projects.index", "console.projects", also=("console.rules",)),
     NavItem("Endpoints", "console.endpoints.index", "console.endpoints"),
     NavItem("Sources", "console.sources.index", "console.sources"),
-    NavItem("Jobs", "console.jobs.index", "console.jobs"),
+    NavItem("Replication Jobs", "console.jobs.index", "console.jobs"),
 )

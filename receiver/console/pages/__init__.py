@@ -15,18 +15,17 @@ top-level page an entry in `receiver.console.navigation.NAVIGATION`.
   shape, the schema (through the services) validates, and a `ValidationError`
   becomes ``FormState.from_error(values, error)``, re-rendered with status 400.
 - Polling: see `receiver.console.pages.jobs`.
-
-The four below are placeholders for now: read-only lists straight from the store.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint
 
-from receiver.console.pages import endpoints, jobs, projects, sources
+from receiver.console.pages import endpoints, jobs, projects, rules, sources
 
 PAGES: tuple[Blueprint, ...] = (
     projects.blueprint,
+    rules.blueprint,
     endpoints.blueprint,
     sources.blueprint,
     jobs.blueprint,

@@ -38,7 +38,8 @@ def test_signing_in_leads_to_the_page_asked_for_and_signing_out_locks_the_pages(
     console_browser.snap("jobs-after-sign-in")
     assert console_browser.path() == "/ui/jobs/"
     expect(page.get_by_role("status")).to_have_text("Signed in.")
-    expect(page.get_by_role("link", name="Jobs")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Replication Jobs")).to_have_attribute(
+        "aria-current", "page")
 
     with page.expect_navigation():
         page.get_by_role("button", name="Sign out").click()
@@ -121,11 +122,11 @@ def test_a_rule_description_with_a_script_is_shown_as_text(console: ConsoleBrows
     dialogs: list[str] = []
     console.page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     source, endpoint = records.source(), records.endpoint()
-    records.rule(source, endpoint, description=SCRIPT)
+    records.rule(source, endpoint, project="lib", description=SCRIPT)
 
-    console.goto("/ui/projects/", "projects-with-script")
+    console.goto(f"/ui/projects/{source.name}/lib/", "project-with-script")
 
-    expect(console.page.get_by_role("cell", name=SCRIPT)).to_be_visible()
+    expect(console.page.get_by_text(SCRIPT, exact=True)).to_be_visible()
     assert dialogs == []
 
 
@@ -139,13 +140,13 @@ def test_the_jobs_table_follows_its_jobs_without_a_reload_then_stops_polling(
     console.goto("/ui/jobs/", "jobs-pending")
     table = console.page.locator("#jobs-table")
     expect(table).to_have_attribute("data-polling", "yes")
-    expect(table).to_contain_text("pending")
+    expect(table).to_contain_text("Pending")
     marker = console.page.evaluate("() => { window.sameDocument = true; return true; }")
 
     records.store.mark_running(job.id)
     records.store.mark_finished(job.id, JobStatus.SUCCEEDED)
 
-    expect(table).to_contain_text("succeeded", timeout=15_000)
+    expect(table).to_contain_text("Succeeded", timeout=15_000)
     expect(table).to_have_attribute("data-polling", "no")
     expect(table).not_to_have_attribute("hx-trigger", re.compile("every"))
     console.snap("jobs-succeeded")

@@ -30,9 +30,9 @@ def test_a_script_in_a_rule_description_is_shown_escaped(
     signed_in_client: FlaskClient, records: Records
 ) -> None:
     source, endpoint = records.source(), records.endpoint()
-    records.rule(source, endpoint, description="<script>alert('x')</script>")
+    records.rule(source, endpoint, project="lib", description="<script>alert('x')</script>")
 
-    page = signed_in_client.get("/ui/projects/").text
+    page = signed_in_client.get(f"/ui/projects/{source.name}/lib/").text
 
     assert "<script>alert(" not in page
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
