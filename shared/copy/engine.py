@@ -18,7 +18,7 @@ from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
 from shared.errors import NotFoundError, RegistryRejectedError
-from shared.registry import Manifest, RegistryClient
+from shared.registry import Descriptor, Manifest, RegistryClient
 from shared.registry.manifests import is_digest
 
 REFERRER_TAG_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
@@ -142,26 +142,34 @@ class CopyEngine:
     # -- content -----------------------------------------------------------------
 
     def _copy_children(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
-        """Everything `manifest` points at, so that it can be put."""
-        if not manifest.is_index:
-            self._copy_blobs(blob_copy, manifest)
-            return
-        for child in manifest.children:
-            dst = blob_copy.destination
-            if dst.head_manifest(blob_copy.destination_repository, child.digest) is not None:
-                continue
-            child_manifest = blob_copy.source.get_manifest(blob_copy.source_repository,
-                                                           child.digest)
-            self._copy_children(blob_copy, child_manifest)
-            self._put(blob_copy, child_manifest, child.digest)
+        """Everything `manifest` points at, so that it can be put.
 
-    def _copy_blobs(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
+        The children an index lacks at the destination share one batch of blobs
+        (they are independent, so their blobs fill the pool together); each
+        child is put once every blob is there, before the index itself.
+        """
+        if not manifest.is_index:
+            self._copy_blobs(blob_copy, manifest.blobs)
+            return
+        src, dst = blob_copy.source, blob_copy.destination
+        missing = [
+            src.get_manifest(blob_copy.source_repository, child.digest)
+            for child in manifest.children
+            if dst.head_manifest(blob_copy.destination_repository, child.digest) is None
+        ]
+        blobs = {blob.digest: blob for child in missing for blob in child.blobs}
+        self._copy_blobs(blob_copy, tuple(blobs.values()))
+        for child in missing:
+            if child.is_index:  # an index of indexes: rare, its own round
+                self._copy_children(blob_copy, child)
+            self._put(blob_copy, child, child.digest)
+
+    def _copy_blobs(self, blob_copy: BlobCopy, blobs: tuple[Descriptor, ...]) -> None:
         # Each blob runs in a copy of this context, so the job's write token
         # (`writing_as`) and logging context go with it; one copy per task, as a
         # context can't be entered by two threads at once.
         futures: list[Future[None]] = [
-            self._pool.submit(contextvars.copy_context().run, blob_copy.run, b)
-            for b in manifest.blobs
+            self._pool.submit(contextvars.copy_context().run, blob_copy.run, b) for b in blobs
         ]
         _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
