@@ -89,15 +89,18 @@ class CopyEngine:
         on_event: EventSink | None = None,
         options: CopyOptions | None = None,
         checkpoint: Checkpoint = no_checkpoint,
+        source_tags: frozenset[str] | None = None,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
 
         Stored under `tag` when given (by default the reference itself when it
         is a tag), else by digest. `checkpoint` is called before each blob upload
-        and manifest PUT, from the blob threads too. Raises `NotFoundError` when
-        the source has no such manifest, what `checkpoint` raises, and the
-        registry client's errors otherwise.
+        and manifest PUT, from the blob threads too. `source_tags`, the source
+        repository's tags when the caller has just listed them (a project sync),
+        is where referrer tags are looked up instead of by a HEAD each. Raises
+        `NotFoundError` when the source has no such manifest, what `checkpoint`
+        raises, and the registry client's errors otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -130,7 +133,7 @@ class CopyEngine:
         if opts.copy_referrers and _depth < MAX_REFERRER_DEPTH:
             referrers = self._copy_referrers(source, source_repository, destination,
                                              destination_repository, manifest.digest,
-                                             emit, opts, checkpoint, _depth)
+                                             emit, opts, checkpoint, source_tags, _depth)
         return CopyResult(
             source=src_name, destination=dst_name, digest=manifest.digest, status=status,
             reason=reason, bytes_uploaded=stats.bytes_uploaded,
@@ -213,17 +216,20 @@ class CopyEngine:
         emit: EventSink,
         opts: CopyOptions,
         checkpoint: Checkpoint,
+        source_tags: frozenset[str] | None,
         depth: int,
     ) -> tuple[CopyResult, ...]:
         """Copy what refers to `subject`: by the referrers API where the source
         has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
-        by_digest, by_tag = find_referrers(source, source_repository, subject)
+        by_digest, by_tag = find_referrers(source, source_repository, subject,
+                                           source_tags=source_tags)
         results = []
         for reference in [*by_digest, *by_tag]:
             try:
                 results.append(self.copy(source, source_repository, reference, destination,
                                          destination_repository, on_event=emit, options=opts,
-                                         checkpoint=checkpoint, _depth=depth + 1))
+                                         checkpoint=checkpoint, source_tags=source_tags,
+                                         _depth=depth + 1))
             except NotFoundError:
                 # Deleted at the source since it was found: its delete event follows.
                 emit(CopyEvent("log", destination_repository, digest=subject,
@@ -232,22 +238,28 @@ class CopyEngine:
 
 
 def find_referrers(
-    source: RegistryClient, repository: str, subject: str
+    source: RegistryClient, repository: str, subject: str,
+    *, source_tags: frozenset[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Digests of manifests referring to `subject`, and tags that hold referrers.
 
     The referrers API answers when the registry has it (DS §Listing Referrers);
     otherwise the ``sha256-<hex>`` index tag lists them, and cosign keeps its
     signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``.
+    Those tags are looked up in `source_tags` when given, else by a HEAD each.
     """
     found = source.referrers(repository, subject)
     if found is not None:
         return [d.digest for d in found], []
     fallback = subject.replace(":", "-", 1)
-    # A HEAD per candidate tag costs the same whatever the repository's size;
-    # listing its tags would cost every copy a walk of all of them.
     candidates = [fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)]
-    present = [tag for tag in candidates if source.head_manifest(repository, tag) is not None]
+    if source_tags is not None:
+        present = [tag for tag in candidates if tag in source_tags]
+    else:
+        # A HEAD per candidate tag costs the same whatever the repository's size;
+        # listing its tags would cost every copy a walk of all of them.
+        present = [tag for tag in candidates
+                   if source.head_manifest(repository, tag) is not None]
     digests: list[str] = []
     if fallback in present:
         try:

@@ -87,13 +87,23 @@ def map_repository(repository: str, project: str, namespace: str) -> str:
     return namespace + repository[len(project):]
 
 
-def project_images(
-    source: RegistryClient, project: str, namespace: str
-) -> Iterator[tuple[str, str, str]]:
-    """(source repository, destination repository, tag) for every tag in the project."""
+@dataclass(frozen=True)
+class ProjectImage:
+    """One tag of a project to copy, with every tag its repository had when listed."""
+
+    source_repository: str
+    destination_repository: str
+    tag: str
+    repository_tags: frozenset[str]
+
+
+def project_images(source: RegistryClient, project: str, namespace: str) -> Iterator[ProjectImage]:
+    """Every tag in the project, repository by repository."""
     for repository in project_repositories(source, project):
-        for tag in source.tags(repository):
-            yield repository, map_repository(repository, project, namespace), tag
+        tags = source.tags(repository)
+        destination = map_repository(repository, project, namespace)
+        for tag in tags:
+            yield ProjectImage(repository, destination, tag, frozenset(tags))
 
 
 def sync_project(
@@ -117,10 +127,12 @@ def sync_project(
         on_listed(len(images))
     summary = SyncSummary()
 
-    def copy_one(item: tuple[str, str, str]) -> ImageOutcome:
-        src_repo, dst_repo, tag = item
+    def copy_one(item: ProjectImage) -> ImageOutcome:
+        src_repo, dst_repo, tag = item.source_repository, item.destination_repository, item.tag
         try:
-            result = engine.copy(source, src_repo, tag, destination, dst_repo)
+            # The listing's tags stand in for a HEAD per possible referrer tag.
+            result = engine.copy(source, src_repo, tag, destination, dst_repo,
+                                 source_tags=item.repository_tags)
         except CrossdockError as exc:
             return ImageOutcome(src_repo, dst_repo, tag, error=str(exc))
         return ImageOutcome(src_repo, dst_repo, tag, result=result)

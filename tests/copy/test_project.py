@@ -5,7 +5,8 @@ from __future__ import annotations
 from shared.copy.engine import CopyEngine
 from shared.copy.project import map_repository, sync_project
 from tests.clients import client_for
-from tests.support.images import list_state, push_image, push_index
+from tests.support.images import cosign_tag, list_state, push_image, push_index, push_referrer
+from tests.support.registry_log import served
 from tests.support.registry_server import RegistryServer, corrupt_blob
 
 
@@ -74,3 +75,25 @@ def test_one_broken_image_does_not_stop_the_others(
     assert "hash" in (summary.failures[0].error or "")
     assert list_state(registry2.url, "lib/good") == {"v1": good.digest}
     assert list_state(registry2.url, "lib/bad") == {}
+
+
+def test_sync_looks_for_referrer_tags_in_its_listing_not_with_a_head_each(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a project with a signed image and an unsigned one (Distribution 2.8:
+    # no referrers API, so referrers live under `sha256-<hex>` tags)
+    image = push_image(registry.url, "lib/app", "v1")
+    signature = push_referrer(registry.url, "lib/app", image)
+    other = push_image(registry.url, "lib/web", "v1")
+
+    # When the project is synced
+    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+
+    # Then the signature came along, and no referrer tag was looked up by a HEAD
+    assert summary.failed == 0
+    assert list_state(registry2.url, "lib/app") == {
+        "v1": image.digest, cosign_tag(image.digest): signature.digest}
+    assert list_state(registry2.url, "lib/web") == {"v1": other.digest}
+    heads = [r.path for r in served(registry)
+             if r.method == "HEAD" and "/manifests/sha256-" in r.path]
+    assert heads == []
