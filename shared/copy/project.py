@@ -119,12 +119,11 @@ def sync_project(
 ) -> SyncSummary:
     """Copy every image of `project` to `namespace` (default: the same name).
 
-    Listing errors raise; an image that fails is counted and reported.
+    Images start copying while the rest of the project is still being listed.
+    Listing errors raise (once the copies under way have ended; those not
+    started are dropped); an image that fails is counted and reported.
     """
     started = time.monotonic()
-    images = list(project_images(source, project, namespace or project))
-    if on_listed is not None:
-        on_listed(len(images))
     summary = SyncSummary()
 
     def copy_one(item: ProjectImage) -> ImageOutcome:
@@ -139,7 +138,15 @@ def sync_project(
 
     with ThreadPoolExecutor(image_workers, thread_name_prefix="image") as pool:
         # Each image copies in a copy of this context (write token, logging context).
-        futures = [pool.submit(contextvars.copy_context().run, copy_one, item) for item in images]
+        futures = []
+        try:
+            for item in project_images(source, project, namespace or project):
+                futures.append(pool.submit(contextvars.copy_context().run, copy_one, item))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        if on_listed is not None:
+            on_listed(len(futures))
         for future in as_completed(futures):
             outcome = future.result()
             summary.add(outcome)

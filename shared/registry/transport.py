@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from time import monotonic, time
+from time import time
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -47,12 +47,12 @@ from shared.registry.auth import (
     TokenCache,
     parse_challenge,
 )
+from shared.registry.facts import RegistryFacts
 from shared.writetoken import PRODUCT
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 IO_BLOCK = 1024 * 1024  # socket send size for streamed bodies (urllib3 defaults to 16 KiB)
 USER_AGENT = PRODUCT
-MISSING_ROUTE_MEMORY = 600.0  # seconds a registry's missing route is not asked for again
 
 Response = requests.Response
 
@@ -155,19 +155,7 @@ class Transport:
         self._auth = _Auth()
         self._auth_lock = threading.Lock()
         self._tokens = TokenCache()
-        self._missing_routes: dict[str, float] = {}
-
-    # -- what this registry lacks ----------------------------------------------
-
-    def lacks(self, route: str) -> bool:
-        """Whether this registry was found lately to have no such route (``referrers``)."""
-        noted = self._missing_routes.get(route)
-        return noted is not None and monotonic() - noted < MISSING_ROUTE_MEMORY
-
-    def note_lacking(self, route: str) -> None:
-        """Remember for `MISSING_ROUTE_MEMORY` seconds that this registry has no such
-        route (it may be upgraded meanwhile, so not for the life of the process)."""
-        self._missing_routes[route] = monotonic()
+        self.facts = RegistryFacts()  # what this registry was found to have or do
 
     # -- requests --------------------------------------------------------------
 

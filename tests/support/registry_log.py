@@ -23,10 +23,11 @@ _WAIT = 10.0
 
 @dataclass(frozen=True)
 class Served:
-    """One request as the registry logged it: method, path (no query), status."""
+    """One request as the registry logged it: method, path, query, status."""
 
     method: str
     path: str
+    query: str
     status: int
 
 
@@ -49,5 +50,8 @@ def served(server: RegistryServer) -> list[Served]:
 
 
 def _parse(text: str) -> list[Served]:
-    return [Served(match["method"], urlsplit(match["target"]).path, int(match["status"]))
-            for match in _LINE.finditer(text)]
+    found = []
+    for match in _LINE.finditer(text):
+        target = urlsplit(match["target"])
+        found.append(Served(match["method"], target.path, target.query, int(match["status"])))
+    return found
