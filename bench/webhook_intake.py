@@ -102,21 +102,33 @@ def compare(trees: list[tuple[str, Path]], runs: int, options: list[str]) -> Non
                 [sys.executable, str(tree / "bench" / "webhook_intake.py"), *options],
                 cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
                 capture_output=True, text=True, check=False)
-            found = RATE_LINE.search(done.stdout)
-            if done.returncode != 0 or found is None:
+            rate = rate_of(done.stdout)
+            if done.returncode != 0 or rate is None:
                 raise SystemExit(f"{label} ({tree}) failed: {done.stderr[-2000:]}")
-            rates[label].append(float(found.group(1)))
+            rates[label].append(rate)
             print(f"run {run_no + 1} {label:8s} {rates[label][-1]:6.0f} events/s  "
                   f"{_latencies(done.stdout)}", flush=True)
-    medians = {label: statistics.median(values) for label, values in rates.items()}
     (this, _), (other, _) = trees
-    change = medians[this] / medians[other] - 1
-    verdict = "within" if change >= -TOLERANCE else "OUTSIDE"
     for label, values in rates.items():
-        print(f"{label:8s} median {medians[label]:.0f} events/s "
+        print(f"{label:8s} median {statistics.median(values):.0f} events/s "
               f"(runs: {', '.join(f'{v:.0f}' for v in values)})")
+    change, within = judge(rates[this], rates[other])
+    verdict = "within" if within else "OUTSIDE"
     print(f"{this} vs {other}: {change:+.1%}, {verdict} the {TOLERANCE:.0%} slowdown allowed")
     print(NO_PEER)
+
+
+def rate_of(output: str) -> float | None:
+    """The events per second an intake run printed."""
+    found = RATE_LINE.search(output)
+    return float(found.group(1)) if found else None
+
+
+def judge(this: list[float], other: list[float]) -> tuple[float, bool]:
+    """The change of this checkout's median rate against the other's, and whether
+    it is no slower than `TOLERANCE` allows."""
+    change = statistics.median(this) / statistics.median(other) - 1
+    return change, change >= -TOLERANCE
 
 
 def _latencies(wrk_output: str) -> str:
