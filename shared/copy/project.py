@@ -102,8 +102,9 @@ def project_images(source: RegistryClient, project: str, namespace: str) -> Iter
     for repository in project_repositories(source, project):
         tags = source.tags(repository)
         destination = map_repository(repository, project, namespace)
+        every_tag = frozenset(tags)  # one set per repository, shared by its images
         for tag in tags:
-            yield ProjectImage(repository, destination, tag, frozenset(tags))
+            yield ProjectImage(repository, destination, tag, every_tag)
 
 
 def sync_project(
