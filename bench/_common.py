@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +24,8 @@ from shared.settings import Settings  # noqa: E402
 from tests.support.registry_server import RegistryServer  # noqa: E402
 
 CROSSDOCK = str(Path(sys.executable).with_name("crossdock"))
+# A copy that fails at once (nothing listens there) loads every module a copy uses.
+CROSSDOCK_WARM_UP = [CROSSDOCK, "sync", "http://127.0.0.1:9/lib", "http://127.0.0.1:9/lib"]
 MiB = 1024 * 1024
 
 
@@ -32,7 +35,7 @@ class Run:
     peak_rss_mib: float
 
 
-def run_measured(argv: list[str]) -> Run:
+def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Run:
     """Run a command to completion; its wall time and peak RSS.
 
     The peak is the kernel's high-water mark (VmHWM) of the command itself, read
@@ -41,7 +44,7 @@ def run_measured(argv: list[str]) -> Run:
     """
     with tempfile.TemporaryFile() as errors:  # a pipe could fill up and stall the command
         started = time.monotonic()
-        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=env)
         peak_kib = 0
         status_path = Path(f"/proc/{process.pid}/status")
         while process.poll() is None:
@@ -58,6 +61,25 @@ def run_measured(argv: list[str]) -> Run:
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr[-2000:]}")
     return Run(seconds, peak_kib / 1024)
+
+
+@contextmanager
+def cached_bytecode(*warm_up: list[str]) -> Iterator[dict[str, str]]:
+    """An environment for measured Python commands in which Python caches bytecode,
+    as an installed package has it, warmed up by running `warm_up` (whatever their
+    exit status); removed after.
+
+    With PYTHONDONTWRITEBYTECODE in the caller's environment, crossdock (installed
+    editable here) would compile its own modules again at every start.
+    """
+    with tempfile.TemporaryDirectory(prefix="crossdock-bench-pyc-") as cache:
+        env = {name: value for name, value in os.environ.items()
+               if name != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = cache
+        for argv in warm_up:
+            subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=False)
+        yield env
 
 
 @contextmanager

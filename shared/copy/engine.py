@@ -18,7 +18,7 @@ from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
 from shared.errors import NotFoundError, RegistryRejectedError
-from shared.registry import Manifest, RegistryClient
+from shared.registry import Descriptor, Manifest, RegistryClient
 from shared.registry.manifests import is_digest
 
 REFERRER_TAG_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
@@ -89,15 +89,18 @@ class CopyEngine:
         on_event: EventSink | None = None,
         options: CopyOptions | None = None,
         checkpoint: Checkpoint = no_checkpoint,
+        source_tags: frozenset[str] | None = None,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
 
         Stored under `tag` when given (by default the reference itself when it
         is a tag), else by digest. `checkpoint` is called before each blob upload
-        and manifest PUT, from the blob threads too. Raises `NotFoundError` when
-        the source has no such manifest, what `checkpoint` raises, and the
-        registry client's errors otherwise.
+        and manifest PUT, from the blob threads too. `source_tags`, the source
+        repository's tags when the caller has just listed them (a project sync),
+        is where referrer tags are looked up instead of by a HEAD each. Raises
+        `NotFoundError` when the source has no such manifest, what `checkpoint`
+        raises, and the registry client's errors otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -130,7 +133,7 @@ class CopyEngine:
         if opts.copy_referrers and _depth < MAX_REFERRER_DEPTH:
             referrers = self._copy_referrers(source, source_repository, destination,
                                              destination_repository, manifest.digest,
-                                             emit, opts, checkpoint, _depth)
+                                             emit, opts, checkpoint, source_tags, _depth)
         return CopyResult(
             source=src_name, destination=dst_name, digest=manifest.digest, status=status,
             reason=reason, bytes_uploaded=stats.bytes_uploaded,
@@ -142,26 +145,34 @@ class CopyEngine:
     # -- content -----------------------------------------------------------------
 
     def _copy_children(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
-        """Everything `manifest` points at, so that it can be put."""
-        if not manifest.is_index:
-            self._copy_blobs(blob_copy, manifest)
-            return
-        for child in manifest.children:
-            dst = blob_copy.destination
-            if dst.head_manifest(blob_copy.destination_repository, child.digest) is not None:
-                continue
-            child_manifest = blob_copy.source.get_manifest(blob_copy.source_repository,
-                                                           child.digest)
-            self._copy_children(blob_copy, child_manifest)
-            self._put(blob_copy, child_manifest, child.digest)
+        """Everything `manifest` points at, so that it can be put.
 
-    def _copy_blobs(self, blob_copy: BlobCopy, manifest: Manifest) -> None:
+        The children an index lacks at the destination share one batch of blobs
+        (they are independent, so their blobs fill the pool together); each
+        child is put once every blob is there, before the index itself.
+        """
+        if not manifest.is_index:
+            self._copy_blobs(blob_copy, manifest.blobs)
+            return
+        src, dst = blob_copy.source, blob_copy.destination
+        missing = [
+            src.get_manifest(blob_copy.source_repository, child.digest)
+            for child in manifest.children
+            if dst.head_manifest(blob_copy.destination_repository, child.digest) is None
+        ]
+        blobs = {blob.digest: blob for child in missing for blob in child.blobs}
+        self._copy_blobs(blob_copy, tuple(blobs.values()))
+        for child in missing:
+            if child.is_index:  # an index of indexes: rare, its own round
+                self._copy_children(blob_copy, child)
+            self._put(blob_copy, child, child.digest)
+
+    def _copy_blobs(self, blob_copy: BlobCopy, blobs: tuple[Descriptor, ...]) -> None:
         # Each blob runs in a copy of this context, so the job's write token
         # (`writing_as`) and logging context go with it; one copy per task, as a
         # context can't be entered by two threads at once.
         futures: list[Future[None]] = [
-            self._pool.submit(contextvars.copy_context().run, blob_copy.run, b)
-            for b in manifest.blobs
+            self._pool.submit(contextvars.copy_context().run, blob_copy.run, b) for b in blobs
         ]
         _done, pending = wait(futures, return_when=FIRST_EXCEPTION)
         for future in pending:
@@ -205,17 +216,20 @@ class CopyEngine:
         emit: EventSink,
         opts: CopyOptions,
         checkpoint: Checkpoint,
+        source_tags: frozenset[str] | None,
         depth: int,
     ) -> tuple[CopyResult, ...]:
         """Copy what refers to `subject`: by the referrers API where the source
         has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
-        by_digest, by_tag = find_referrers(source, source_repository, subject)
+        by_digest, by_tag = find_referrers(source, source_repository, subject,
+                                           source_tags=source_tags)
         results = []
         for reference in [*by_digest, *by_tag]:
             try:
                 results.append(self.copy(source, source_repository, reference, destination,
                                          destination_repository, on_event=emit, options=opts,
-                                         checkpoint=checkpoint, _depth=depth + 1))
+                                         checkpoint=checkpoint, source_tags=source_tags,
+                                         _depth=depth + 1))
             except NotFoundError:
                 # Deleted at the source since it was found: its delete event follows.
                 emit(CopyEvent("log", destination_repository, digest=subject,
@@ -224,22 +238,28 @@ class CopyEngine:
 
 
 def find_referrers(
-    source: RegistryClient, repository: str, subject: str
+    source: RegistryClient, repository: str, subject: str,
+    *, source_tags: frozenset[str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Digests of manifests referring to `subject`, and tags that hold referrers.
 
     The referrers API answers when the registry has it (DS §Listing Referrers);
     otherwise the ``sha256-<hex>`` index tag lists them, and cosign keeps its
     signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``.
+    Those tags are looked up in `source_tags` when given, else by a HEAD each.
     """
     found = source.referrers(repository, subject)
     if found is not None:
         return [d.digest for d in found], []
     fallback = subject.replace(":", "-", 1)
-    # A HEAD per candidate tag costs the same whatever the repository's size;
-    # listing its tags would cost every copy a walk of all of them.
     candidates = [fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)]
-    present = [tag for tag in candidates if source.head_manifest(repository, tag) is not None]
+    if source_tags is not None:
+        present = [tag for tag in candidates if tag in source_tags]
+    else:
+        # A HEAD per candidate tag costs the same whatever the repository's size;
+        # listing its tags would cost every copy a walk of all of them.
+        present = [tag for tag in candidates
+                   if source.head_manifest(repository, tag) is not None]
     digests: list[str] = []
     if fallback in present:
         try:

@@ -87,13 +87,24 @@ def map_repository(repository: str, project: str, namespace: str) -> str:
     return namespace + repository[len(project):]
 
 
-def project_images(
-    source: RegistryClient, project: str, namespace: str
-) -> Iterator[tuple[str, str, str]]:
-    """(source repository, destination repository, tag) for every tag in the project."""
+@dataclass(frozen=True)
+class ProjectImage:
+    """One tag of a project to copy, with every tag its repository had when listed."""
+
+    source_repository: str
+    destination_repository: str
+    tag: str
+    repository_tags: frozenset[str]
+
+
+def project_images(source: RegistryClient, project: str, namespace: str) -> Iterator[ProjectImage]:
+    """Every tag in the project, repository by repository."""
     for repository in project_repositories(source, project):
-        for tag in source.tags(repository):
-            yield repository, map_repository(repository, project, namespace), tag
+        tags = source.tags(repository)
+        destination = map_repository(repository, project, namespace)
+        every_tag = frozenset(tags)  # one set per repository, shared by its images
+        for tag in tags:
+            yield ProjectImage(repository, destination, tag, every_tag)
 
 
 def sync_project(
@@ -109,25 +120,34 @@ def sync_project(
 ) -> SyncSummary:
     """Copy every image of `project` to `namespace` (default: the same name).
 
-    Listing errors raise; an image that fails is counted and reported.
+    Images start copying while the rest of the project is still being listed.
+    Listing errors raise (once the copies under way have ended; those not
+    started are dropped); an image that fails is counted and reported.
     """
     started = time.monotonic()
-    images = list(project_images(source, project, namespace or project))
-    if on_listed is not None:
-        on_listed(len(images))
     summary = SyncSummary()
 
-    def copy_one(item: tuple[str, str, str]) -> ImageOutcome:
-        src_repo, dst_repo, tag = item
+    def copy_one(item: ProjectImage) -> ImageOutcome:
+        src_repo, dst_repo, tag = item.source_repository, item.destination_repository, item.tag
         try:
-            result = engine.copy(source, src_repo, tag, destination, dst_repo)
+            # The listing's tags stand in for a HEAD per possible referrer tag.
+            result = engine.copy(source, src_repo, tag, destination, dst_repo,
+                                 source_tags=item.repository_tags)
         except CrossdockError as exc:
             return ImageOutcome(src_repo, dst_repo, tag, error=str(exc))
         return ImageOutcome(src_repo, dst_repo, tag, result=result)
 
     with ThreadPoolExecutor(image_workers, thread_name_prefix="image") as pool:
         # Each image copies in a copy of this context (write token, logging context).
-        futures = [pool.submit(contextvars.copy_context().run, copy_one, item) for item in images]
+        futures = []
+        try:
+            for item in project_images(source, project, namespace or project):
+                futures.append(pool.submit(contextvars.copy_context().run, copy_one, item))
+        except BaseException:
+            pool.shutdown(cancel_futures=True)
+            raise
+        if on_listed is not None:
+            on_listed(len(futures))
         for future in as_completed(futures):
             outcome = future.result()
             summary.add(outcome)

@@ -14,8 +14,9 @@ from urllib.parse import urljoin
 from shared.errors import RegistryRejectedError
 from shared.mediatypes import INDEXES
 from shared.registry.auth import CATALOG_SCOPE, repository_scope
+from shared.registry.facts import REFERRERS_ROUTE
 from shared.registry.manifests import Descriptor
-from shared.registry.transport import Response, Transport, raise_for
+from shared.registry.transport import Response, Transport, is_error_document, raise_for
 
 PAGE_SIZE = 1000  # Distribution's default catalog.maxentries
 
@@ -73,12 +74,19 @@ def referrers(transport: Transport, repository: str, digest: str) -> list[Descri
     """Manifests whose `subject` is `digest`, via the referrers API.
 
     None when the registry has no referrers API (it answers 404, protocols.md §5).
+    A 404 that is no registry error document (Distribution 2.8's plain "404 page
+    not found") means the route itself is missing: that is remembered for a
+    while (`shared.registry.facts`), and the registry is not asked meanwhile.
     """
+    if transport.facts.get(REFERRERS_ROUTE) is False:
+        return None
     what = f"GET referrers {repository}@{digest}"
     scopes = (repository_scope(repository, "pull"),)
     found: list[Descriptor] = []
     for response in _pages(transport, f"/v2/{repository}/referrers/{digest}", scopes):
         if response.status_code == 404:
+            if not is_error_document(response):
+                transport.facts.learn(REFERRERS_ROUTE, False)
             return None
         raise_for(response, what)
         media_type = response.headers.get("Content-Type", "").split(";")[0].strip()

@@ -47,6 +47,7 @@ from shared.registry.auth import (
     TokenCache,
     parse_challenge,
 )
+from shared.registry.facts import RegistryFacts
 from shared.writetoken import PRODUCT
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -154,6 +155,7 @@ class Transport:
         self._auth = _Auth()
         self._auth_lock = threading.Lock()
         self._tokens = TokenCache()
+        self.facts = RegistryFacts()  # what this registry was found to have or do
 
     # -- requests --------------------------------------------------------------
 
@@ -410,6 +412,14 @@ def _plain_http_to_tls(response: Response) -> bool:
         return "https" in response.text[:1000].lower()
     except RuntimeError:  # the body was streamed away already
         return False
+
+
+def is_error_document(response: Response) -> bool:
+    """Whether the body is a registry error document (``{"errors": [...]}``).
+
+    A route the registry doesn't have gets its web server's plain 404 instead.
+    """
+    return _error_code(response) != (None, None)
 
 
 def _error_code(response: Response) -> tuple[str | None, str | None]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from shared.copy.engine import CopyEngine
 from shared.copy.project import map_repository, sync_project
+from shared.errors import RegistryUnavailableError
+from shared.registry import Manifest, RegistryClient, RegistryConfig
 from tests.clients import client_for
-from tests.support.images import list_state, push_image, push_index
+from tests.support.images import cosign_tag, list_state, push_image, push_index, push_referrer
+from tests.support.registry_log import served
 from tests.support.registry_server import RegistryServer, corrupt_blob
 
 
@@ -74,3 +81,89 @@ def test_one_broken_image_does_not_stop_the_others(
     assert "hash" in (summary.failures[0].error or "")
     assert list_state(registry2.url, "lib/good") == {"v1": good.digest}
     assert list_state(registry2.url, "lib/bad") == {}
+
+
+def test_sync_looks_for_referrer_tags_in_its_listing_not_with_a_head_each(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a project with a signed image and an unsigned one (Distribution 2.8:
+    # no referrers API, so referrers live under `sha256-<hex>` tags)
+    image = push_image(registry.url, "lib/app", "v1")
+    signature = push_referrer(registry.url, "lib/app", image)
+    other = push_image(registry.url, "lib/web", "v1")
+
+    # When the project is synced
+    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+
+    # Then the signature came along, and no referrer tag was looked up by a HEAD
+    assert summary.failed == 0
+    assert list_state(registry2.url, "lib/app") == {
+        "v1": image.digest, cosign_tag(image.digest): signature.digest}
+    assert list_state(registry2.url, "lib/web") == {"v1": other.digest}
+    heads = [r.path for r in served(registry)
+             if r.method == "HEAD" and "/manifests/sha256-" in r.path]
+    assert heads == []
+
+
+class ListsUntilCopying(RegistryClient):
+    """A source whose listing of repository `last` waits until an image is copying."""
+
+    def __init__(self, config: RegistryConfig, last: str) -> None:
+        super().__init__(config)
+        self.last = last
+        self.copying = threading.Event()
+        self.waited_in_vain = False
+
+    def get_manifest(self, repository: str, reference: str) -> Manifest:
+        self.copying.set()
+        return super().get_manifest(repository, reference)
+
+    def tags(self, repository: str) -> list[str]:
+        if repository == self.last and not self.copying.wait(30):
+            self.waited_in_vain = True
+        return super().tags(repository)
+
+
+def test_images_start_copying_while_the_project_is_still_being_listed(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a project of two repositories, and a source that lists the second
+    # only once an image of the first is being copied
+    first = push_image(registry.url, "lib/a", "v1")
+    second = push_image(registry.url, "lib/b", "v1")
+    source = ListsUntilCopying(client_for(registry).config, last="lib/b")
+
+    # When the project is synced
+    summary = sync_project(engine, source, "lib", client_for(registry2))
+
+    # Then the first image was under way before the listing ended, and both arrived
+    assert not source.waited_in_vain
+    assert (summary.copied, summary.failed) == (2, 0)
+    assert list_state(registry2.url, "lib/a") == {"v1": first.digest}
+    assert list_state(registry2.url, "lib/b") == {"v1": second.digest}
+
+
+class FailsToList(RegistryClient):
+    """A source whose listing of repository `broken` fails."""
+
+    def __init__(self, config: RegistryConfig, broken: str) -> None:
+        super().__init__(config)
+        self.broken = broken
+
+    def tags(self, repository: str) -> list[str]:
+        if repository == self.broken:
+            raise RegistryUnavailableError("GET tags: connection reset")
+        return super().tags(repository)
+
+
+def test_a_listing_that_fails_half_way_raises_once_the_copies_under_way_end(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    push_image(registry.url, "lib/a", "v1")
+    push_image(registry.url, "lib/b", "v1")
+
+    with pytest.raises(RegistryUnavailableError, match="connection reset"):
+        sync_project(engine, FailsToList(client_for(registry).config, broken="lib/b"), "lib",
+                     client_for(registry2))
+
+    assert list_state(registry2.url, "lib/b") == {}

@@ -6,13 +6,16 @@ import hashlib
 import json
 
 import pytest
+import requests
 
 from shared.errors import DigestMismatchError, NotFoundError, UnsupportedManifestError
 from shared.mediatypes import DOCKER_SCHEMA1_SIGNED, OCI_MANIFEST
 from shared.registry import Manifest, listing
+from shared.registry.facts import REFERRERS_ROUTE
 from shared.registry.manifests import _verify
 from tests.clients import client_for
 from tests.support.images import push_image
+from tests.support.registry_log import served
 from tests.support.registry_server import RegistryServer
 
 
@@ -114,3 +117,45 @@ def test_missing_blob_is_not_found(registry: RegistryServer) -> None:
     assert client.blob_size("lib/app", digest) is None
     with pytest.raises(NotFoundError), client.open_blob("lib/app", digest):
         pass
+
+
+def test_a_registry_without_the_referrers_route_is_asked_once(registry: RegistryServer) -> None:
+    # Given Distribution 2.8, which has no referrers route (a plain-text 404)
+    first = push_image(registry.url, "lib/app", "v1")
+    second = push_image(registry.url, "lib/web", "v1")
+    client = client_for(registry)
+
+    # When two images' referrers are asked for
+    answers = [client.referrers("lib/app", first.digest),
+               client.referrers("lib/web", second.digest)]
+
+    # Then both are "no referrers API", and only the first question reached the registry
+    assert answers == [None, None]
+    asked = [r for r in served(registry) if "/referrers/" in r.path]
+    assert [(r.method, r.status) for r in asked] == [("GET", 404)]
+
+
+def test_a_registry_error_404_from_the_referrers_route_is_not_taken_for_a_missing_route(
+    registry: RegistryServer,
+) -> None:
+    # Given a registry whose referrers route answers with an error document
+    transport = client_for(registry).transport
+    answer = requests.Response()
+    answer.status_code = 404
+    answer._content = b'{"errors":[{"code":"NAME_UNKNOWN","message":"repository name not known"}]}'
+    answer.url = f"{registry.url}/v2/lib/none/referrers/sha256:{'0' * 64}"
+    sent: list[str] = []
+
+    def request(method: str, path: str, **_options: object) -> requests.Response:
+        sent.append(path)
+        return answer
+
+    transport.request = request  # type: ignore[method-assign]
+
+    # When it is asked twice
+    for _ in range(2):
+        assert listing.referrers(transport, "lib/none", "sha256:" + "0" * 64) is None
+
+    # Then it was asked twice: that 404 says nothing about the route
+    assert len(sent) == 2
+    assert transport.facts.get(REFERRERS_ROUTE) is None

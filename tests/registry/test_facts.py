@@ -1,0 +1,54 @@
+"""What a registry was found to have or do, and for how long that is believed."""
+
+from __future__ import annotations
+
+from shared.registry.facts import MEMORY, RegistryFacts
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_learnt_fact_is_believed_for_a_while_then_unknown_again() -> None:
+    clock = Clock()
+    facts = RegistryFacts(clock=clock)
+    assert facts.get("self mount") is None
+
+    facts.learn("self mount", True)
+    clock.now += MEMORY - 1
+    assert facts.get("self mount") is True
+
+    clock.now += 1
+    assert facts.get("self mount") is None
+
+
+def test_only_one_caller_finds_out_an_unknown_fact() -> None:
+    facts = RegistryFacts(clock=Clock())
+
+    claims = [facts.claim("self mount") for _ in range(3)]
+
+    assert claims == [True, False, False]
+    assert facts.get("self mount") is None  # still being found out
+
+
+def test_a_fact_that_could_not_be_told_can_be_found_out_again() -> None:
+    facts = RegistryFacts(clock=Clock())
+    assert facts.claim("self mount")
+
+    facts.forget("self mount")
+
+    assert facts.claim("self mount")
+
+
+def test_an_abandoned_finding_out_is_given_up_after_a_while() -> None:
+    clock = Clock()
+    facts = RegistryFacts(clock=clock)
+    assert facts.claim("self mount")
+
+    clock.now += MEMORY
+
+    assert facts.claim("self mount")
