@@ -163,7 +163,7 @@ class Pipeline:
         self.store.create_rule(name=rule_name, source_id=self.source_id,
                                endpoint_id=endpoint.id, project=workload.project,
                                enabled=False)
-        with self._consumers(endpoint_name, number):
+        with self._consumers(endpoint_name, f"{workload.shape}-{number}"):
             started = time.monotonic()
             response = requests.post(f"{self.url}/api/v1/rules/{rule_name}/enable", json={},
                                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
@@ -184,16 +184,16 @@ class Pipeline:
         return seconds
 
     @contextmanager
-    def _consumers(self, endpoint: str, number: int) -> Iterator[None]:
+    def _consumers(self, endpoint: str, run: str) -> Iterator[None]:
         processes = []
         spies = []
         try:
             for index in range(self.consumers):
                 process = self._spawn([CROSSDOCK, "consumer", "--endpoint", endpoint,
-                                       "--metrics-port", "0"], f"consumer-{number}-{index}")
+                                       "--metrics-port", "0"], f"consumer-{run}-{index}")
                 processes.append(process)
                 if self.py_spy is not None:
-                    output = self.py_spy / f"consumer-{number}-{index}.txt"
+                    output = self.py_spy / f"consumer-{run}-{index}.txt"
                     spies.append(subprocess.Popen(
                         [_py_spy(), "record", "--pid", str(process.pid), "--format", "raw",
                          "--idle", "--rate", "200", "--output", str(output)],
