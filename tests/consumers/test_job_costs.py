@@ -1,0 +1,69 @@
+"""What a job costs the store and the registries, counted (issue #12: per-job
+overhead, not the network, limited how fast a large project went through)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from consumers import joblog
+from shared.store import JobStatus, NewJob, Store
+from tests.consumers.conftest import Pipeline
+from tests.support.images import push_image
+from tests.support.registry_server import RegistryServer
+
+
+class StoreWrites:
+    """Counts the write transactions a store begins."""
+
+    def __init__(self, store: Store) -> None:
+        self.count = 0
+        self._engine = store._engine
+        event.listen(self._engine, "begin", self._on_begin)
+
+    def _on_begin(self, conn: Any) -> None:
+        if conn.get_execution_options().get("crossdock_write"):
+            self.count += 1
+
+    def close(self) -> None:
+        event.remove(self._engine, "begin", self._on_begin)
+
+
+@pytest.fixture
+def store_writes(pipeline: Pipeline) -> Iterator[StoreWrites]:
+    counter = StoreWrites(pipeline.store)
+    yield counter
+    counter.close()
+
+
+def test_a_copy_writes_to_the_store_as_often_whatever_its_blobs_and_log_lines(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer,
+    store_writes: StoreWrites, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(joblog, "FLUSH_SECONDS", 3600.0)  # only the job's own writes count
+    push_image(registry.url, "lib/small", "v1", layers=(512,))
+    push_image(registry.url, "lib/large", "v1", layers=(512,) * 8)
+    endpoint = pipeline.endpoint(registry2)
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer(endpoint.name, consumer_concurrency=1)
+
+    writes = {}
+    lines = {}
+    for repository in ("lib/small", "lib/large"):
+        recorded = pipeline.store.create_jobs([NewJob(
+            rule_id=rule.id, endpoint_id=endpoint.id, source_id=rule.source_id,
+            repository=repository, action="replicate", tag="v1")])
+        before = store_writes.count
+        pipeline.publish(recorded)
+        [job] = pipeline.wait_finished(recorded)
+        assert job.status is JobStatus.SUCCEEDED, pipeline.log_text(job)
+        writes[repository] = store_writes.count - before
+        lines[repository] = len(pipeline.store.job_log(job.id))
+
+    # Each blob says a line, and no line costs a write: the lease, the start, the
+    # rule's inventory, the outcome (with every line) and the release.
+    assert lines["lib/large"] >= lines["lib/small"] + 7
+    assert writes["lib/large"] == writes["lib/small"] <= 5
