@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class CopyOptions:
     chunk_size: int = 32 * 1024 * 1024
     copy_referrers: bool = True
     override: bool = True  # replace a destination tag that points at another digest
+    # Tags the caller copies apart (each by a job of its own): the referrers' tag
+    # fallback does not look for them.
+    tags_copied_apart: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,15 +93,18 @@ class CopyEngine:
         on_event: EventSink | None = None,
         options: CopyOptions | None = None,
         checkpoint: Checkpoint = no_checkpoint,
+        manifest: Manifest | None = None,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
 
         Stored under `tag` when given (by default the reference itself when it
         is a tag), else by digest. `checkpoint` is called before each blob upload
-        and manifest PUT, from the blob threads too. Raises `NotFoundError` when
-        the source has no such manifest, what `checkpoint` raises, and the
-        registry client's errors otherwise.
+        and manifest PUT, from the blob threads too. `manifest`: the source's
+        manifest for a digest `reference`, when the caller has just fetched it (by
+        its tag): not fetched again. Raises `NotFoundError` when the source has no
+        such manifest, what `checkpoint` raises, and the registry client's errors
+        otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -105,7 +112,10 @@ class CopyEngine:
         if tag is None and not is_digest(reference):
             tag = reference
         src_name = f"{source.host}/{source_repository}{_ref_sep(reference)}{reference}"
-        manifest = source.get_manifest(source_repository, reference)
+        if manifest is None:
+            manifest = source.get_manifest(source_repository, reference)
+        elif manifest.digest != reference:
+            raise ValueError(f"the manifest given is {manifest.digest}, not {reference}")
         target = tag or manifest.digest
         dst_name = f"{destination.host}/{destination_repository}{_ref_sep(target)}{target}"
         stats = TransferStats()
@@ -209,7 +219,8 @@ class CopyEngine:
     ) -> tuple[CopyResult, ...]:
         """Copy what refers to `subject`: by the referrers API where the source
         has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
-        by_digest, by_tag = find_referrers(source, source_repository, subject)
+        by_digest, by_tag = find_referrers(source, source_repository, subject,
+                                           opts.tags_copied_apart)
         results = []
         for reference in [*by_digest, *by_tag]:
             try:
@@ -224,13 +235,15 @@ class CopyEngine:
 
 
 def find_referrers(
-    source: RegistryClient, repository: str, subject: str
+    source: RegistryClient, repository: str, subject: str,
+    copied_apart: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Digests of manifests referring to `subject`, and tags that hold referrers.
 
     The referrers API answers when the registry has it (DS §Listing Referrers);
     otherwise the ``sha256-<hex>`` index tag lists them, and cosign keeps its
-    signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``.
+    signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``,
+    except tags `copied_apart` says the caller copies on their own.
     """
     found = source.referrers(repository, subject)
     if found is not None:
@@ -238,7 +251,9 @@ def find_referrers(
     fallback = subject.replace(":", "-", 1)
     # A HEAD per candidate tag costs the same whatever the repository's size;
     # listing its tags would cost every copy a walk of all of them.
-    candidates = [fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)]
+    candidates = [tag for tag in (fallback, *(fallback + suffix
+                                              for suffix in REFERRER_TAG_SUFFIXES))
+                  if copied_apart is None or not copied_apart(tag)]
     present = [tag for tag in candidates if source.head_manifest(repository, tag) is not None]
     digests: list[str] = []
     if fallback in present:

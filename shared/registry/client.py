@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from time import monotonic
 
 from shared.registry import blobs, listing, manifests
 from shared.registry.blobs import Progress, UploadSession
 from shared.registry.manifests import Descriptor, Manifest, ManifestHead
 from shared.registry.transport import RegistryConfig, Transport, raise_for
+
+# A registry without the referrers API is not asked again for this long: a registry
+# that has the API never answers 404 (protocols.md §5), and one that lacks it would
+# cost every copy a request for nothing.
+REFERRERS_API_RECHECK_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class RegistryClient:
     def __init__(self, config: RegistryConfig) -> None:
         self.config = config
         self.transport = Transport(config)
+        self._no_referrers_api_until = 0.0  # time.monotonic()
 
     def __repr__(self) -> str:
         return f"RegistryClient({self.config.url!r})"
@@ -102,4 +109,11 @@ class RegistryClient:
         return listing.tags(self.transport, repository)
 
     def referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
-        return listing.referrers(self.transport, repository, digest)
+        """Manifests referring to `digest`; None when the registry has no referrers
+        API (then taken as absent, without asking, for `REFERRERS_API_RECHECK_SECONDS`)."""
+        if monotonic() < self._no_referrers_api_until:
+            return None
+        found = listing.referrers(self.transport, repository, digest)
+        if found is None:
+            self._no_referrers_api_until = monotonic() + REFERRERS_API_RECHECK_SECONDS
+        return found

@@ -96,8 +96,8 @@ def test_a_signature_deleted_at_the_source_during_the_copy_is_skipped(
     # Given a signature tag found at the source (HEAD) and then deleted before its GET
     image = push_image(registry.url, "lib/app", "v1")
 
-    def found_then_deleted(source: RegistryClient, repository: str, subject: str
-                           ) -> tuple[list[str], list[str]]:
+    def found_then_deleted(source: RegistryClient, repository: str, subject: str,
+                           copied_apart: object = None) -> tuple[list[str], list[str]]:
         return [], [cosign_tag(subject)]
 
     monkeypatch.setattr(engine_module, "find_referrers", found_then_deleted)

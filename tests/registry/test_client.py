@@ -10,8 +10,10 @@ import pytest
 from shared.errors import DigestMismatchError, NotFoundError, UnsupportedManifestError
 from shared.mediatypes import DOCKER_SCHEMA1_SIGNED, OCI_MANIFEST
 from shared.registry import Manifest, listing
+from shared.registry import client as client_module
 from shared.registry.manifests import _verify
 from tests.clients import client_for
+from tests.support.fault_proxy import FaultProxy
 from tests.support.images import push_image
 from tests.support.registry_server import RegistryServer
 
@@ -40,6 +42,25 @@ def test_referrers_api_missing_on_distribution_is_none(registry: RegistryServer)
     image = push_image(registry.url, "lib/app", "v1")
 
     assert client_for(registry).referrers("lib/app", image.digest) is None
+
+
+def test_a_registry_without_the_referrers_api_is_not_asked_again_for_a_while(
+    registry: RegistryServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = (push_image(registry.url, "lib/app", tag) for tag in ("v1", "v2"))
+    clock = [1000.0]
+    monkeypatch.setattr(client_module, "monotonic", lambda: clock[0])
+    with FaultProxy(registry.url) as front:
+        client = client_for(registry, url=front.url)
+
+        found = [client.referrers("lib/app", image.digest) for image in (first, second)]
+        asked = [a for a in front.answered if "/referrers/" in a.path]
+        clock[0] += client_module.REFERRERS_API_RECHECK_SECONDS
+        again = client.referrers("lib/app", first.digest)
+
+        assert found == [None, None] and again is None
+        assert [a.status for a in asked] == [404]  # once, then known to be missing
+        assert len([a for a in front.answered if "/referrers/" in a.path]) == 2  # rechecked
 
 
 def test_ping_reports_the_auth_scheme(
