@@ -56,6 +56,9 @@ class JobContext:
     # Called before each write at the endpoint; raises `RunAbandonedError` once the
     # run has lost its lease or its broker connection.
     checkpoint: Checkpoint = no_checkpoint
+    # Writes the lines `log` kept back now (`consumers.joblog`): before a destructive
+    # step, so that a run killed in it has said what it was doing.
+    save_log: Callable[[], None] = lambda: None
 
     @property
     def destination_repository(self) -> str:

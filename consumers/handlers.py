@@ -280,6 +280,7 @@ class JobHandlers:
             if refusal is not None:
                 return refusal
         ctx.checkpoint()
+        ctx.save_log()
         dst.delete_manifest(dst_repo, digest)
         for tag in tags:
             self._forget_tag(ctx, tag)
@@ -319,6 +320,7 @@ class JobHandlers:
         """Remove one tag at the endpoint, and no other tag the source still has there."""
         dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
         ctx.checkpoint()
+        ctx.save_log()
         if ctx.endpoint_is_harbor:
             harbor.delete_tag(dst.transport, dst_repo, digest, tag)
             self._forget_tag(ctx, tag)
@@ -339,6 +341,7 @@ class JobHandlers:
         ctx.store.set_job_plan(ctx.job.id, plan)
         ctx.log("info", f"plan: delete {dst_repo}@{short_digest(digest)}, then put back "
                         f"{', '.join(keep) if keep else 'no other tag'}")
+        ctx.save_log()
         return self._finish_plan(ctx, tag, plan)
 
     def _finish_plan(self, ctx: JobContext, tag: str,

@@ -33,7 +33,7 @@ import structlog
 from consumers.context import JobContext, JobOutcome
 from consumers.handlers import Deferred, JobHandlers, Ready
 from consumers.joblog import JobLog, JobLogs
-from consumers.leases import LEASE_TTL, LeaseKeeper, new_holder
+from consumers.leases import LEASE_TTL, LeaseKeeper, Share, new_holder
 from consumers.metrics import ConsumerMetrics
 from consumers.registries import RegistryDirectory
 from shared.broker import Ack, Defer, Delivery, Fail, Outcome, Retry
@@ -152,6 +152,7 @@ class JobRunner:
             on_event=lambda event: self._on_event(ctx, event),
             pair=self._active_pair(job),
             checkpoint=self._checkpoint(holder, delivery),
+            save_log=lambda: self._logs.flush([job_log]),
         )
         prepared = self._handlers.prepare(ctx)
         if isinstance(prepared, Deferred):
@@ -170,11 +171,13 @@ class JobRunner:
         """Take the job's leases, then run its attempt."""
         ctx, holder = start.ctx, start.holder
         keys = self._lock_keys(ctx)
+        share = self._share(ctx)
         taken: list[str] = []
         try:
             try:
                 for key in keys:
-                    if not self._leases.acquire(key, holder, _waiting_note(ctx.log, key)):
+                    if not self._leases.acquire(key, holder, _waiting_note(ctx.log, key),
+                                                share):
                         return self._not_started(ctx.job.id, ctx.job.action.value, delivery,
                                                  TransientError("the consumer stopped while "
                                                                 "it waited for the repository"),
@@ -253,6 +256,16 @@ class JobRunner:
         if ctx.pair is not None:
             keys.insert(0, ctx.pair_lock_key)
         return keys
+
+    @staticmethod
+    def _share(ctx: JobContext) -> Share | None:
+        """What the job may share its repository's lease with (`consumers.leases`): a
+        replicate job of an execution, with the other tags of that execution."""
+        job = ctx.job
+        if (job.action != JobAction.REPLICATE or job.tag is None or job.execution_id is None
+                or ctx.pair is not None):
+            return None
+        return Share(job.execution_id, job.tag)
 
     def _checkpoint(self, holder: str, delivery: Delivery) -> Checkpoint:
         """The run's checkpoint: raises `RunAbandonedError` once it lost a lease or
