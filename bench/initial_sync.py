@@ -25,9 +25,11 @@ equals the source (not timed):
     .venv/bin/python bench/initial_sync.py --shape B --consumers 3
     .venv/bin/python bench/initial_sync.py --shape A --images 3000 --rounds 1
 
-``--py-spy DIR`` records every consumer with py-spy (raw collapsed stacks, idle
-threads included) for `bench/profile_top.py`; ``--env NAME=VALUE`` passes a setting
-to the receiver and consumers (``--env CROSSDOCK_CONSUMER_CONCURRENCY=8``).
+``--variant CROSSDOCK_CONSUMER_CONCURRENCY=8`` also runs the pipeline with other
+consumer settings in the same rounds, to compare defaults; ``--env NAME=VALUE``
+passes a setting to the receiver and every consumer. ``--py-spy DIR`` records every
+consumer with py-spy (raw collapsed stacks, idle threads included unless
+``--py-spy-cpu``) for `bench/profile_top.py`.
 """
 
 from __future__ import annotations
@@ -84,6 +86,15 @@ class Figures:
         self.rates.setdefault(tool, []).append(rate)
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a live process has used so far (0 when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 # -- the workload ----------------------------------------------------------------------
 
 
@@ -130,12 +141,14 @@ class Pipeline:
     """A receiver and a store for the whole run; consumers started per round."""
 
     def __init__(self, workdir: Path, env: dict[str, str], settings: Settings,
-                 source: RegistryServer, consumers: int, py_spy: Path | None) -> None:
+                 source: RegistryServer, consumers: int, py_spy: Path | None,
+                 py_spy_cpu: bool = False) -> None:
         self.workdir = workdir
         self.env = env
         self.settings = settings
         self.consumers = consumers
         self.py_spy = py_spy
+        self.py_spy_cpu = py_spy_cpu
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.store: Store = open_store(settings)
@@ -146,14 +159,20 @@ class Pipeline:
                                      "--workers", "1"], "receiver")
         self.endpoints: list[str] = []
         self.rounds = itertools.count(1)
+        self._running: list[subprocess.Popen[bytes]] = []
+        self.consumer_cpu = 0.0
         _wait_ready(f"{self.url}/healthz")
 
-    def _spawn(self, argv: list[str], name: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, argv: list[str], name: str, extra: dict[str, str] | None = None
+               ) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"{name}.log").open("ab")
-        return subprocess.Popen(argv, env=self.env, stdout=log, stderr=log)
+        return subprocess.Popen(argv, env={**self.env, **(extra or {})}, stdout=log,
+                                stderr=log)
 
-    def run(self, workload: Workload, destination: RegistryServer) -> float:
-        """One initial sync into `destination`; its seconds."""
+    def run(self, workload: Workload, destination: RegistryServer,
+            variant: dict[str, str] | None = None) -> float:
+        """One initial sync into `destination` (consumers with the `variant`'s settings);
+        its seconds. `consumer_cpu` is what the consumers used meanwhile."""
         number = next(self.rounds)
         endpoint_name = f"bench-{self.run_id}-ep-{number}"
         rule_name = f"bench-{self.run_id}-rule-{number}"
@@ -163,7 +182,7 @@ class Pipeline:
         self.store.create_rule(name=rule_name, source_id=self.source_id,
                                endpoint_id=endpoint.id, project=workload.project,
                                enabled=False)
-        with self._consumers(endpoint_name, f"{workload.shape}-{number}"):
+        with self._consumers(endpoint_name, f"{workload.shape}-{number}", variant):
             started = time.monotonic()
             response = requests.post(f"{self.url}/api/v1/rules/{rule_name}/enable", json={},
                                      headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
@@ -171,6 +190,7 @@ class Pipeline:
             if response.status_code != 200:
                 raise SystemExit(f"enable answered {response.status_code}: {response.text}")
             execution_id = int(response.json()["execution_id"])
+            cpu_before = sum(cpu_seconds(process.pid) for process in self._running)
             while True:
                 execution = self.store.get_execution(execution_id)
                 if execution.status in FINISHED:
@@ -179,26 +199,31 @@ class Pipeline:
                     raise SystemExit(f"execution {execution_id} unfinished; see {self.workdir}")
                 time.sleep(0.02)
             seconds = time.monotonic() - started
+            self.consumer_cpu = sum(cpu_seconds(p.pid) for p in self._running) - cpu_before
         if execution.succeeded != len(workload.images):
             raise SystemExit(f"execution {execution_id}: {execution}; see {self.workdir}")
         return seconds
 
     @contextmanager
-    def _consumers(self, endpoint: str, run: str) -> Iterator[None]:
+    def _consumers(self, endpoint: str, run: str, variant: dict[str, str] | None
+                   ) -> Iterator[None]:
         processes = []
         spies = []
         try:
             for index in range(self.consumers):
                 process = self._spawn([CROSSDOCK, "consumer", "--endpoint", endpoint,
-                                       "--metrics-port", "0"], f"consumer-{run}-{index}")
+                                       "--metrics-port", "0"], f"consumer-{run}-{index}",
+                                      variant)
                 processes.append(process)
                 if self.py_spy is not None:
                     output = self.py_spy / f"consumer-{run}-{index}.txt"
+                    idle = [] if self.py_spy_cpu else ["--idle"]
                     spies.append(subprocess.Popen(
                         [_py_spy(), "record", "--pid", str(process.pid), "--format", "raw",
-                         "--idle", "--rate", "200", "--output", str(output)],
+                         *idle, "--rate", "200", "--output", str(output)],
                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
             self._wait_consuming(endpoint, len(processes))
+            self._running = processes
             yield
         finally:
             for process in processes:
@@ -300,19 +325,29 @@ def run_shape(args: argparse.Namespace, shape: str, start: Callable[[str], Regis
     tools = [tool for tool in ("pipeline", "cli", "skopeo", "bare") if tool in args.tools]
     pipeline = None
     if "pipeline" in tools:
-        pipeline = Pipeline(workdir, env, settings, source, args.consumers, args.py_spy)
+        pipeline = Pipeline(workdir, env, settings, source, args.consumers, args.py_spy,
+                            args.py_spy_cpu)
     figures = Figures()
     try:
         for round_no in range(args.rounds):
             order = tools[round_no % len(tools):] + tools[:round_no % len(tools)]
             for tool in order:
-                for threads in (args.bare_threads if tool == "bare" else [0]):
+                runs: list[tuple[int, dict[str, str] | None]] = [(0, None)]
+                if tool == "bare":
+                    runs = [(threads, None) for threads in args.bare_threads]
+                elif tool == "pipeline":
+                    runs += [(0, variant) for variant in args.variants]
+                for threads, variant in runs:
                     destination = start(tool)
+                    registry_cpu = cpu_seconds(source.pid) + cpu_seconds(destination.pid)
                     if tool == "pipeline":
                         assert pipeline is not None
-                        seconds = pipeline.run(workload, destination)
+                        seconds = pipeline.run(workload, destination, variant)
                         name = f"pipeline ({args.consumers} consumer"
                         name += "s)" if args.consumers > 1 else ")"
+                        if variant:
+                            name += " " + ",".join(f"{key.removeprefix('CROSSDOCK_').lower()}"
+                                                   f"={value}" for key, value in variant.items())
                     elif tool == "cli":
                         seconds, name = cli_sync(workload, source, destination), "crossdock sync"
                     elif tool == "skopeo":
@@ -323,11 +358,17 @@ def run_shape(args: argparse.Namespace, shape: str, start: Callable[[str], Regis
                         seconds = bare_copy(workload, source, destination, threads,
                                             workdir / "images.txt")
                         name = f"bare copier, {threads} threads"
+                    registry_cpu = (cpu_seconds(source.pid) + cpu_seconds(destination.pid)
+                                    - registry_cpu)
                     check_equal(workload, destination, name)
                     rate = len(workload.images) / seconds
                     figures.add(name, rate)
-                    print(f"shape {shape} round {round_no + 1} {name:28s} {seconds:7.2f} s "
-                          f"{rate:6.1f} images/s", flush=True)
+                    cpu = f"registries {registry_cpu:5.1f} CPU-s"
+                    if tool == "pipeline":
+                        assert pipeline is not None
+                        cpu += f", consumers {pipeline.consumer_cpu:5.1f} CPU-s"
+                    print(f"shape {shape} round {round_no + 1} {name:30s} {seconds:7.2f} s "
+                          f"{rate:6.1f} images/s  ({cpu})", flush=True)
                     destination.stop()
                     shutil.rmtree(destination.workdir, ignore_errors=True)
             _round_summary(figures, shape, round_no)
@@ -387,12 +428,20 @@ def main() -> None:
                         help="the pipeline's store (default: SQLite in a temporary directory)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="a setting for the receiver and consumers (repeatable)")
+    parser.add_argument("--variant", action="append", default=[],
+                        metavar="NAME=VALUE[,NAME=VALUE]",
+                        help="also run the pipeline with consumers given these settings, "
+                             "in the same rounds (repeatable)")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="record each consumer with py-spy into DIR")
+    parser.add_argument("--py-spy-cpu", action="store_true",
+                        help="with --py-spy: CPU samples only (without --idle)")
     parser.add_argument("--keep", action="store_true", help="keep the logs' directory")
     args = parser.parse_args()
     args.tools = {tool.strip() for tool in args.tools.split(",") if tool.strip()}
     args.bare_threads = [int(n) for n in args.bare_threads.split(",") if n.strip()]
+    args.variants = [dict(item.split("=", 1) for item in variant.split(","))
+                     for variant in args.variant]
     if args.py_spy is not None:
         args.py_spy.mkdir(parents=True, exist_ok=True)
 
