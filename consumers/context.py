@@ -10,11 +10,13 @@ from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.copy.events import CopyEvent
 from shared.copy.project import map_repository
+from shared.filters import from_rule, passes
 from shared.registry import RegistryClient
 from shared.registry.harbor import ensure_project
 from shared.store import (
     EndpointKind,
     EndpointRecord,
+    JobAction,
     JobRecord,
     JobStatus,
     PairRecord,
@@ -54,6 +56,9 @@ class JobContext:
     # Called before each write at the endpoint; raises `RunAbandonedError` once the
     # run has lost its lease or its broker connection.
     checkpoint: Checkpoint = no_checkpoint
+    # Writes the lines `log` kept back now (`consumers.joblog`): before a destructive
+    # step, so that a run killed in it has said what it was doing.
+    save_log: Callable[[], None] = lambda: None
 
     @property
     def destination_repository(self) -> str:
@@ -79,7 +84,22 @@ class JobContext:
             chunk_size=base.chunk_size,
             copy_referrers=self.rule.copy_referrers and base.copy_referrers,
             override=self.rule.override,
+            tags_copied_apart=self._listed_tags(),
         )
+
+    def _listed_tags(self) -> Callable[[str], bool] | None:
+        """For a replicate job of an execution: the tags its listing gave a job each.
+
+        An execution lists the project once and queues a replicate job per tag that
+        passes the rule's filters, cosign's ``sha256-<hex>.sig`` and the referrers'
+        ``sha256-<hex>`` index tags included; a tag pushed after the listing comes
+        with its own event, like any other image. So such a tag needs no looking for
+        with its subject (four HEADs per copy on a registry without the referrers
+        API)."""
+        if self.job.action != JobAction.REPLICATE or self.job.execution_id is None:
+            return None
+        filters = from_rule(self.rule.tag_filters)
+        return lambda tag: passes(filters, tag)
 
     @property
     def base_key(self) -> tuple[int, int, str]:

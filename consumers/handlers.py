@@ -127,12 +127,16 @@ class JobHandlers:
         if newer is not None:
             self._metrics.superseded.inc()
             return JobOutcome(JobStatus.SKIPPED, f"superseded by job {newer}")
-        source_digest = _digest_of(ctx.source_client, job.repository, job.tag)
         if ctx.pair is not None:
+            source_digest = _digest_of(ctx.source_client, job.repository, job.tag)
             return self._two_way(ctx, job.tag, source_digest)
-        if source_digest is None:
+        # The tag's manifest, fetched once: it says the digest now and is what is copied.
+        try:
+            manifest = ctx.source_client.get_manifest(job.repository, job.tag)
+        except NotFoundError:
             return JobOutcome(JobStatus.SKIPPED, f"tag {job.tag} is gone at the source")
-        return self._copy_tag(ctx, job.tag, source_digest, override=ctx.rule.override)
+        return self._copy_tag(ctx, job.tag, manifest.digest, override=ctx.rule.override,
+                              manifest=manifest)
 
     def _replicate_digest(self, ctx: JobContext) -> JobOutcome:
         job = ctx.job
@@ -147,17 +151,18 @@ class JobHandlers:
                               "untagged manifest that refers to nothing: nothing to do")
         return self._copy(ctx, job.digest, None, override=True)
 
-    def _copy_tag(self, ctx: JobContext, tag: str, digest: str, *, override: bool
-                  ) -> JobOutcome:
-        """Copy the source's `digest` under `tag`, and keep it in the rule's inventory."""
-        outcome = self._copy(ctx, digest, tag, override=override)
+    def _copy_tag(self, ctx: JobContext, tag: str, digest: str, *, override: bool,
+                  manifest: Manifest | None = None) -> JobOutcome:
+        """Copy the source's `digest` (its `manifest`, if just fetched) under `tag`, and
+        keep it in the rule's inventory."""
+        outcome = self._copy(ctx, digest, tag, override=override, manifest=manifest)
         if outcome.status == JobStatus.SUCCEEDED:
             ctx.store.record_inventory(ctx.rule.id, ctx.destination_repository, tag,
                                        ctx.job.repository, digest)
         return outcome
 
-    def _copy(self, ctx: JobContext, digest: str, tag: str | None, *, override: bool
-              ) -> JobOutcome:
+    def _copy(self, ctx: JobContext, digest: str, tag: str | None, *, override: bool,
+              manifest: Manifest | None = None) -> JobOutcome:
         src, dst, dst_repo = ctx.source_client, ctx.endpoint_client, ctx.destination_repository
         if ctx.endpoint_is_harbor:
             self._harbor_projects.ensure(ctx, dst_repo)
@@ -165,7 +170,7 @@ class JobHandlers:
         try:
             result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
                                      on_event=ctx.on_event, options=options,
-                                     checkpoint=ctx.checkpoint)
+                                     checkpoint=ctx.checkpoint, manifest=manifest)
         except NotFoundError as exc:
             if src.head_manifest(ctx.job.repository, digest) is None:
                 return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
@@ -275,6 +280,7 @@ class JobHandlers:
             if refusal is not None:
                 return refusal
         ctx.checkpoint()
+        ctx.save_log()
         dst.delete_manifest(dst_repo, digest)
         for tag in tags:
             self._forget_tag(ctx, tag)
@@ -314,6 +320,7 @@ class JobHandlers:
         """Remove one tag at the endpoint, and no other tag the source still has there."""
         dst, dst_repo = ctx.endpoint_client, ctx.destination_repository
         ctx.checkpoint()
+        ctx.save_log()
         if ctx.endpoint_is_harbor:
             harbor.delete_tag(dst.transport, dst_repo, digest, tag)
             self._forget_tag(ctx, tag)
@@ -334,6 +341,7 @@ class JobHandlers:
         ctx.store.set_job_plan(ctx.job.id, plan)
         ctx.log("info", f"plan: delete {dst_repo}@{short_digest(digest)}, then put back "
                         f"{', '.join(keep) if keep else 'no other tag'}")
+        ctx.save_log()
         return self._finish_plan(ctx, tag, plan)
 
     def _finish_plan(self, ctx: JobContext, tag: str,

@@ -32,7 +32,8 @@ import structlog
 
 from consumers.context import JobContext, JobOutcome
 from consumers.handlers import Deferred, JobHandlers, Ready
-from consumers.leases import LEASE_TTL, LeaseKeeper, new_holder
+from consumers.joblog import JobLog, JobLogs
+from consumers.leases import LEASE_TTL, LeaseKeeper, Share, new_holder
 from consumers.metrics import ConsumerMetrics
 from consumers.registries import RegistryDirectory
 from shared.broker import Ack, Defer, Delivery, Fail, Outcome, Retry
@@ -81,6 +82,7 @@ class JobRunner:
         self._metrics = metrics
         self.stopping = threading.Event()
         self._leases = LeaseKeeper(store, self.stopping, lease_ttl)
+        self._logs = JobLogs(store, self.stopping)
         self._who = f"{socket.gethostname()}:{os.getpid()}"
 
     def __call__(self, delivery: Delivery) -> Outcome:
@@ -95,19 +97,28 @@ class JobRunner:
             repository=message.repository, tag=message.tag, digest=message.digest,
             action=message.action.value, attempt=delivery.attempt,
         ):
+            job_log = self._logs.open(message.job_id)
             try:
-                start = self._start(message, delivery)
-            except Exception as exc:  # the store, a stored secret or the source: not read
-                return self._not_started(message.job_id, message.action.value, delivery, exc)
-            if not isinstance(start, _Start):
-                return start
-            try:
-                return self._run(start, delivery)
-            except TransientError as exc:  # the store, while recording the outcome
-                log.warning("job attempt not recorded, retrying", error=str(exc))
-                return Retry(str(exc))
+                return self._handle(message, delivery, job_log)
+            finally:
+                self._logs.close(job_log)
 
-    def _start(self, message: JobMessage, delivery: Delivery) -> _Start | Outcome:
+    def _handle(self, message: JobMessage, delivery: Delivery, job_log: JobLog) -> Outcome:
+        try:
+            start = self._start(message, delivery, job_log)
+        except Exception as exc:  # the store, a stored secret or the source: not read
+            return self._not_started(message.job_id, message.action.value, delivery, exc,
+                                     job_log)
+        if not isinstance(start, _Start):
+            return start
+        try:
+            return self._run(start, delivery)
+        except TransientError as exc:  # the store, while recording the outcome
+            log.warning("job attempt not recorded, retrying", error=str(exc))
+            return Retry(str(exc))
+
+    def _start(self, message: JobMessage, delivery: Delivery, job_log: JobLog
+               ) -> _Start | Outcome:
         """Everything before the leases: read the job and what it needs, then supersede,
         defer or ready it. Returns the outcome of a job that ends here."""
         # A stale message (a duplicate, or one published long ago and confirmed
@@ -127,13 +138,10 @@ class JobRunner:
             log.info("stale message dropped: the job's rule no longer exists")
             return Ack()
         if not rule.enabled:
-            return self._finish_early(job, JobStatus.SKIPPED, "skipped: the rule is disabled")
+            return self._finish_early(job, JobStatus.SKIPPED, "skipped: the rule is disabled",
+                                      job_log)
         endpoint = self._store.get_endpoint(job.endpoint_id)
         source = self._store.get_source(job.source_id)
-
-        def job_log(level: str, text: str) -> None:
-            self._store.append_log(job.id, level, text)
-
         holder = new_holder(job.id)
 
         ctx = JobContext(
@@ -144,47 +152,50 @@ class JobRunner:
             on_event=lambda event: self._on_event(ctx, event),
             pair=self._active_pair(job),
             checkpoint=self._checkpoint(holder, delivery),
+            save_log=lambda: self._logs.flush([job_log]),
         )
         prepared = self._handlers.prepare(ctx)
         if isinstance(prepared, Deferred):
-            self._store.mark_deferred(job.id, f"{prepared.reason}; checking again in "
-                                              f"{self._settings.defer_seconds} s "
-                                              f"(deferral {delivery.deferrals + 1})")
+            with self._logs.writing(job_log) as lines:
+                self._store.mark_deferred(job.id, f"{prepared.reason}; checking again in "
+                                                  f"{self._settings.defer_seconds} s "
+                                                  f"(deferral {delivery.deferrals + 1})",
+                                          lines=lines)
             log.info("job deferred", reason=prepared.reason, deferrals=delivery.deferrals + 1)
             return Defer(prepared.reason)
         if isinstance(prepared, JobOutcome):
-            return self._finish_early(job, prepared.status, prepared.message)
-        return _Start(ctx, prepared, holder)
+            return self._finish_early(job, prepared.status, prepared.message, job_log)
+        return _Start(ctx, prepared, holder, job_log)
 
     def _run(self, start: _Start, delivery: Delivery) -> Outcome:
         """Take the job's leases, then run its attempt."""
         ctx, holder = start.ctx, start.holder
         keys = self._lock_keys(ctx)
+        share = self._share(ctx)
         taken: list[str] = []
         try:
             try:
                 for key in keys:
-                    if not self._leases.acquire(key, holder, _waiting_note(ctx.log, key)):
+                    if not self._leases.acquire(key, holder, _waiting_note(ctx.log, key),
+                                                share):
                         return self._not_started(ctx.job.id, ctx.job.action.value, delivery,
                                                  TransientError("the consumer stopped while "
-                                                                "it waited for the repository"))
+                                                                "it waited for the repository"),
+                                                 start.job_log)
                     taken.append(key)
                 if not delivery.connection_alive():  # lost while waiting: never starts
                     return self._abandoned(ctx, holder, "its broker connection closed while "
                                                         "it waited for the repository")
-                if keys and self._store.get_job(ctx.job.id).status.finished:
-                    # An earlier run of a redelivered message finished while this one waited.
-                    log.info("stale message dropped: the job finished while it waited")
-                    return Ack()
             except Exception as exc:  # the store, while waiting for the repository
-                return self._not_started(ctx.job.id, ctx.job.action.value, delivery, exc)
-            return self._attempt(ctx, delivery, start.ready, holder)
+                return self._not_started(ctx.job.id, ctx.job.action.value, delivery, exc,
+                                         start.job_log)
+            return self._attempt(ctx, delivery, start.ready, holder, start.job_log)
         finally:
             for key in reversed(taken):
                 self._leases.release(key, holder)
 
     def _not_started(self, job_id: int, action: str, delivery: Delivery,
-                     exc: Exception) -> Outcome:
+                     exc: Exception, job_log: JobLog) -> Outcome:
         """An attempt that failed before the job ran counts, and shows on the job: failed
         at once (permanent), else retried like any attempt (transient, neither branch,
         or a bug). When even that cannot be recorded (the store is down), the message
@@ -209,7 +220,9 @@ class JobRunner:
                 status, recorded = JobStatus.RETRYING, error
                 line = f"attempt {attempt} failed, retrying in {format_delay(delay)}: {error}"
         try:
-            self._store.mark_not_started(job_id, attempt, status, recorded, line)
+            with self._logs.writing(job_log) as lines:
+                self._store.mark_not_started(job_id, attempt, status, recorded, line,
+                                             lines=lines)
         except RecordNotFoundError:
             log.info("stale message dropped: the job no longer exists")
             return Ack()
@@ -244,6 +257,16 @@ class JobRunner:
             keys.insert(0, ctx.pair_lock_key)
         return keys
 
+    @staticmethod
+    def _share(ctx: JobContext) -> Share | None:
+        """What the job may share its repository's lease with (`consumers.leases`): a
+        replicate job of an execution, with the other tags of that execution."""
+        job = ctx.job
+        if (job.action != JobAction.REPLICATE or job.tag is None or job.execution_id is None
+                or ctx.pair is not None):
+            return None
+        return Share(job.execution_id, job.tag)
+
     def _checkpoint(self, holder: str, delivery: Delivery) -> Checkpoint:
         """The run's checkpoint: raises `RunAbandonedError` once it lost a lease or
         the connection its message came on."""
@@ -265,10 +288,15 @@ class JobRunner:
         log.warning("job run abandoned", run=holder, reason=reason)
         return Abandon(reason)
 
-    def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready, holder: str
-                 ) -> Outcome:
+    def _attempt(self, ctx: JobContext, delivery: Delivery, ready: Ready, holder: str,
+                 job_log: JobLog) -> Outcome:
         job = ctx.job
-        run_number = self._store.mark_running(job.id, delivery.attempt)
+        with self._logs.writing(job_log) as lines:
+            run_number = self._store.start_run(job.id, delivery.attempt, lines)
+        if run_number is None:
+            # An earlier run of a redelivered message finished while this one waited.
+            log.info("stale message dropped: the job finished while it waited")
+            return Ack()
         ctx.log("info", f"attempt {delivery.attempt} started on {self._who} as {holder}"
                 + (" (redelivered: the previous consumer stopped or died)"
                    if delivery.redelivered else ""))
@@ -289,12 +317,13 @@ class JobRunner:
             # (losing the job may have caused it): the job's next run decides.
             reason = str(exc) if isinstance(exc, RunAbandonedError) else self._lost(ctx)
             if reason is None:
-                outcome, status, error = self._failed(ctx, delivery, exc)
+                outcome, status, error = self._failed(ctx, delivery, exc, job_log)
             else:
                 outcome, status, error = self._abandoned(ctx, holder, reason), "abandoned", reason
         else:
             ctx.log("info", result.message)
-            self._store.mark_finished(job.id, result.status, None)
+            with self._logs.writing(job_log) as lines:
+                self._store.mark_finished(job.id, result.status, None, lines=lines)
             outcome, status, nbytes = Ack(), result.status.value, result.bytes_copied
         finally:
             self._metrics.in_progress.dec()
@@ -314,41 +343,47 @@ class JobRunner:
             return str(exc)
         return None
 
-    def _failed(self, ctx: JobContext, delivery: Delivery, exc: Exception
+    def _failed(self, ctx: JobContext, delivery: Delivery, exc: Exception, job_log: JobLog
                 ) -> tuple[Outcome, str, str]:
         """Record a failed attempt: failed now (permanent), else retried (transient,
         neither branch, or a bug: the message is kept and the tiers run out).
         Returns the outcome, its status and the error."""
         if isinstance(exc, PermanentError):
             error = str(exc)
-            self._store.mark_finished(ctx.job.id, JobStatus.FAILED, error)
             ctx.log("error", f"failed: {error}")
+            with self._logs.writing(job_log) as lines:
+                self._store.mark_finished(ctx.job.id, JobStatus.FAILED, error, lines=lines)
             return Fail(error), "failed", error
         if isinstance(exc, CrossdockError):
             error = str(exc)
         else:
             log.error("unexpected error in job", exc_info=exc)
             error = f"internal error: {type(exc).__name__}: {exc}"
-        return Retry(error), self._record_transient(ctx, delivery, error), error
+        return Retry(error), self._record_transient(ctx, delivery, error, job_log), error
 
-    def _record_transient(self, ctx: JobContext, delivery: Delivery, error: str) -> str:
+    def _record_transient(self, ctx: JobContext, delivery: Delivery, error: str,
+                          job_log: JobLog) -> str:
         delay = retry_tier(delivery.attempt_in_round, self._settings.retry_delays,
                            self._settings.max_attempts)
         if delay is None:
             text = f"failed after {delivery.attempt} attempts: {error}"
-            self._store.mark_finished(ctx.job.id, JobStatus.FAILED, text)
             ctx.log("error", text)
+            with self._logs.writing(job_log) as lines:
+                self._store.mark_finished(ctx.job.id, JobStatus.FAILED, text, lines=lines)
             return "failed"
-        self._store.mark_retrying(ctx.job.id, error)
         ctx.log("warning", f"attempt {delivery.attempt} failed, retrying in "
                            f"{format_delay(delay)}: {error}")
+        with self._logs.writing(job_log) as lines:
+            self._store.mark_retrying(ctx.job.id, error, lines=lines)
         self._metrics.retries.labels(ctx.endpoint.name).inc()
         return "retrying"
 
-    def _finish_early(self, job: JobRecord, status: JobStatus, message: str) -> Outcome:
+    def _finish_early(self, job: JobRecord, status: JobStatus, message: str,
+                      job_log: JobLog) -> Outcome:
         """End a job before it runs (its rule is off, a newer job supersedes it)."""
-        self._store.append_log(job.id, "info", message)
-        self._store.mark_finished(job.id, status, None)
+        job_log("info", message)
+        with self._logs.writing(job_log) as lines:
+            self._store.mark_finished(job.id, status, None, lines=lines)
         self._metrics.jobs.labels(job.action.value, status.value).inc()
         log.info("job attempt finished", status=status.value, reason=message)
         return Ack()
@@ -368,6 +403,7 @@ class _Start:
     ctx: JobContext
     ready: Ready
     holder: str
+    job_log: JobLog
 
 
 def _waiting_note(job_log: Callable[[str, str], None], key: str) -> Callable[[str | None], None]:

@@ -67,6 +67,10 @@ class Settings:
     retry_delays: tuple[int, ...] = (30, 120, 300, 600)  # seconds, one retry queue each
     max_attempts: int = 5
     consumer_concurrency: int = 4
+    # Messages a consumer holds unacknowledged per endpoint, running or waiting for a
+    # thread; 0: twice consumer_concurrency, so that a thread done with a job finds the
+    # next one there instead of waiting for the broker.
+    consumer_prefetch: int = 0
     consumer_metrics_port: int = 9102
     # A job whose event digest is at the source but not yet under its tag waits for
     # the registry to finish its write (DESIGN invariant 2): re-queued every
@@ -212,6 +216,9 @@ def _validate(settings: Settings) -> None:
     for name in positive:
         if getattr(settings, name) < 1:
             raise ConfigurationError(f"setting {name} must be at least 1")
+    if settings.consumer_prefetch < 0:
+        raise ConfigurationError("setting consumer_prefetch must be 0 (twice "
+                                 "consumer_concurrency) or more")
     if settings.lease_ttl < 3:
         raise ConfigurationError("setting lease_ttl must be at least 3 seconds")
     for name in ("webhook_deadline_seconds", "republish_after_seconds",

@@ -50,6 +50,7 @@ def test_list_settings_from_the_environment() -> None:
         ({"CROSSDOCK_QUEUE_TYPE": "stream"}, "quorum, classic"),
         ({"CROSSDOCK_COPY_REFERRERS": "perhaps"}, "copy_referrers"),
         ({"CROSSDOCK_CONFIG": "/nonexistent/crossdock.yml"}, "cannot read"),
+        ({"CROSSDOCK_CONSUMER_PREFETCH": "-1"}, "consumer_prefetch must be 0"),
     ],
 )
 def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> None:

@@ -9,9 +9,10 @@ deferred or failed copy is published with a confirm *before* the original is ack
 (DESIGN invariant 7): killing the process at any point loses nothing, at worst
 a job runs twice.
 
-Prefetch is per consumer (quorum queues refuse channel-wide QoS): with several
-endpoints a worker may hold more deliveries than threads; the extra ones wait
-in the pool's queue, unacked.
+Prefetch is per consumer (quorum queues refuse channel-wide QoS), by default twice
+the threads (`prefetch_for`): a thread done with a job finds the next delivery
+waiting instead of idling while the ack reaches the broker and the next message
+comes back. The extra deliveries wait in the pool's queue, unacked.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ _NOT_FOUND = 404
 log = structlog.get_logger(__name__)
 
 
+def prefetch_for(settings: Settings) -> int:
+    """Deliveries a worker holds per endpoint: `consumer_prefetch`, or when 0 twice
+    `consumer_concurrency`."""
+    return settings.consumer_prefetch or 2 * settings.consumer_concurrency
+
+
 class Worker:
     """Consumes endpoints' work queues and runs `handler` for every delivery.
 
@@ -100,7 +107,7 @@ class Worker:
         self._settings = settings
         self._handler = handler
         self._name = name
-        self._prefetch = prefetch or settings.consumer_concurrency
+        self._prefetch = prefetch or prefetch_for(settings)
         self._stop_timeout = stop_timeout
         self._max_delay = max_reconnect_delay
         self._lock = threading.Lock()
@@ -273,7 +280,10 @@ class Worker:
             if connection.is_closed:
                 log.info("connection lost before the handler ran; the broker redelivers")
                 return
-            outcome = self._run_handler(delivery)
+            if self._stopping:  # a prefetched delivery not started yet: back to the queue
+                outcome: Outcome = Abandon("the consumer is stopping")
+            else:
+                outcome = self._run_handler(delivery)
             if isinstance(outcome, Abandon) and connection.is_closed:
                 log.info("run abandoned, its connection is closed; the broker redelivers "
                          "the message", reason=outcome.reason)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -33,6 +34,9 @@ class CopyOptions:
     chunk_size: int = 32 * 1024 * 1024
     copy_referrers: bool = True
     override: bool = True  # replace a destination tag that points at another digest
+    # Tags the caller copies apart (each by a job of its own): the referrers' tag
+    # fallback does not look for them.
+    tags_copied_apart: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class CopyEngine:
         options: CopyOptions | None = None,
         checkpoint: Checkpoint = no_checkpoint,
         source_tags: frozenset[str] | None = None,
+        manifest: Manifest | None = None,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
@@ -98,9 +103,11 @@ class CopyEngine:
         is a tag), else by digest. `checkpoint` is called before each blob upload
         and manifest PUT, from the blob threads too. `source_tags`, the source
         repository's tags when the caller has just listed them (a project sync),
-        is where referrer tags are looked up instead of by a HEAD each. Raises
-        `NotFoundError` when the source has no such manifest, what `checkpoint`
-        raises, and the registry client's errors otherwise.
+        is where referrer tags are looked up instead of by a HEAD each. `manifest`:
+        the source's manifest for a digest `reference`, when the caller has just
+        fetched it (by its tag): not fetched again. Raises `NotFoundError` when the
+        source has no such manifest, what `checkpoint` raises, and the registry
+        client's errors otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -108,7 +115,10 @@ class CopyEngine:
         if tag is None and not is_digest(reference):
             tag = reference
         src_name = f"{source.host}/{source_repository}{_ref_sep(reference)}{reference}"
-        manifest = source.get_manifest(source_repository, reference)
+        if manifest is None:
+            manifest = source.get_manifest(source_repository, reference)
+        elif manifest.digest != reference:
+            raise ValueError(f"the manifest given is {manifest.digest}, not {reference}")
         target = tag or manifest.digest
         dst_name = f"{destination.host}/{destination_repository}{_ref_sep(target)}{target}"
         stats = TransferStats()
@@ -222,7 +232,8 @@ class CopyEngine:
         """Copy what refers to `subject`: by the referrers API where the source
         has one, else by the ``sha256-<hex>`` tag schema and cosign's tags."""
         by_digest, by_tag = find_referrers(source, source_repository, subject,
-                                           source_tags=source_tags)
+                                           source_tags=source_tags,
+                                           copied_apart=opts.tags_copied_apart)
         results = []
         for reference in [*by_digest, *by_tag]:
             try:
@@ -240,19 +251,23 @@ class CopyEngine:
 def find_referrers(
     source: RegistryClient, repository: str, subject: str,
     *, source_tags: frozenset[str] | None = None,
+    copied_apart: Callable[[str], bool] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Digests of manifests referring to `subject`, and tags that hold referrers.
 
     The referrers API answers when the registry has it (DS §Listing Referrers);
     otherwise the ``sha256-<hex>`` index tag lists them, and cosign keeps its
-    signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``.
-    Those tags are looked up in `source_tags` when given, else by a HEAD each.
+    signatures, attestations and SBOMs under ``sha256-<hex>.sig|.att|.sbom``,
+    except tags `copied_apart` says the caller copies on their own. Those tags are
+    looked up in `source_tags` when given, else by a HEAD each.
     """
     found = source.referrers(repository, subject)
     if found is not None:
         return [d.digest for d in found], []
     fallback = subject.replace(":", "-", 1)
-    candidates = [fallback, *(fallback + suffix for suffix in REFERRER_TAG_SUFFIXES)]
+    candidates = [tag for tag in (fallback, *(fallback + suffix
+                                              for suffix in REFERRER_TAG_SUFFIXES))
+                  if copied_apart is None or not copied_apart(tag)]
     if source_tags is not None:
         present = [tag for tag in candidates if tag in source_tags]
     else:

@@ -51,6 +51,10 @@ class StoreBase:
     def _now(self) -> datetime:
         return self._clock()
 
+    def now(self) -> datetime:
+        """The store's clock: the time it writes for what happens now."""
+        return self._clock()
+
     @contextmanager
     def _read(self) -> Iterator[Connection]:
         """One read-only transaction."""

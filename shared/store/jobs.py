@@ -34,6 +34,7 @@ from shared.store.records import (
     JobStatus,
     LogLevel,
     NewJob,
+    NewLogLine,
 )
 from shared.store.schema import executions, job_logs, jobs, rules
 
@@ -146,39 +147,60 @@ class JobStore(ExecutionStore):
         be recorded then. A finished job may run again (a manual retry). Raises
         `RecordNotFoundError` (the job, or its rule, was deleted: drop the message).
         """
-        now = self._now()
         with self._write() as conn:
-            row = self._row(conn, jobs, job_id, "job", lock=True)
-            count = max(row.attempts + 1, attempt)
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id)
-                .values(
-                    status=JobStatus.RUNNING.value,
-                    attempts=count,
-                    started_at=row.started_at or now,
-                    finished_at=None,
-                    updated_at=now,
-                )
+            count = self._mark_running(conn, job_id, attempt, (), finished_too=True)
+        assert count is not None
+        return count
+
+    def start_run(self, job_id: int, attempt: int, lines: Sequence[NewLogLine] = ()
+                  ) -> int | None:
+        """`mark_running` for a consumer's run that holds the job's leases, in one
+        transaction with the run's log lines so far (written first): None, and nothing
+        changed, when the job finished meanwhile (an earlier run of a redelivered
+        message finished it while this one waited: drop the message). Raises
+        `RecordNotFoundError`."""
+        with self._write() as conn:
+            return self._mark_running(conn, job_id, attempt, lines, finished_too=False)
+
+    def _mark_running(self, conn: Connection, job_id: int, attempt: int,
+                      lines: Sequence[NewLogLine], *, finished_too: bool) -> int | None:
+        now = self._now()
+        row = self._row(conn, jobs, job_id, "job", lock=True)
+        if not finished_too and JobStatus(row.status) in _FINISHED:
+            return None
+        self._log_lines(conn, lines)
+        count = max(row.attempts + 1, attempt)
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id)
+            .values(
+                status=JobStatus.RUNNING.value,
+                attempts=count,
+                started_at=row.started_at or now,
+                finished_at=None,
+                updated_at=now,
             )
-            if row.status == JobStatus.RUNNING:
-                self._log(
-                    conn, job_id, LogLevel.WARNING,
-                    f"attempt {row.attempts} did not finish (its consumer stopped); "
-                    f"retried as attempt {count}",
-                )
-            elif count > row.attempts + 1:
-                self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
-            self._refresh(conn, [row.execution_id])
+        )
+        if row.status == JobStatus.RUNNING:
+            self._log(
+                conn, job_id, LogLevel.WARNING,
+                f"attempt {row.attempts} did not finish (its consumer stopped); "
+                f"retried as attempt {count}",
+            )
+        elif count > row.attempts + 1:
+            self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
+        self._refresh(conn, [row.execution_id])
         return int(count)
 
     def mark_not_started(
-        self, job_id: int, attempt: int, status: JobStatus | str, error: str, message: str
+        self, job_id: int, attempt: int, status: JobStatus | str, error: str, message: str,
+        *, lines: Sequence[NewLogLine] = (),
     ) -> JobRecord:
         """An attempt failed before the job ran (reading the store, a stored secret or
         the source): it counts like any other (attempts + 1 and at least ``attempt``,
         the message's own count), the job is ``retrying`` or ``failed`` with ``error``,
-        and ``message`` goes to its log. A job already finished is left as it is.
+        and ``message`` goes to its log, after ``lines`` (kept back by the caller). A job
+        already finished is left as it is.
 
         Raises `ValueError` for another status, `RecordNotFoundError`.
         """
@@ -188,6 +210,7 @@ class JobStore(ExecutionStore):
         now = self._now()
         with self._write() as conn:
             row = self._row(conn, jobs, job_id, "job", lock=True)
+            self._log_lines(conn, lines)
             if JobStatus(row.status) in _FINISHED:
                 return _job_record(row)
             count = max(row.attempts + 1, attempt)
@@ -205,24 +228,28 @@ class JobStore(ExecutionStore):
             self._refresh(conn, [row.execution_id])
         return _job_record(row)
 
-    def mark_retrying(self, job_id: int, error: str) -> JobRecord:
+    def mark_retrying(self, job_id: int, error: str, *, lines: Sequence[NewLogLine] = ()
+                      ) -> JobRecord:
         """The attempt failed on a transient error; the job waits in a retry queue.
+        ``lines``: log lines the caller kept back, written in the same transaction.
 
         Raises `RecordNotFoundError`.
         """
-        return self._transition(job_id, JobStatus.RETRYING, error, finished=False)
+        return self._transition(job_id, JobStatus.RETRYING, error, finished=False, lines=lines)
 
     def mark_finished(
-        self, job_id: int, status: JobStatus | str, error: str | None = None
+        self, job_id: int, status: JobStatus | str, error: str | None = None,
+        *, lines: Sequence[NewLogLine] = (),
     ) -> JobRecord:
-        """The job ended: succeeded, skipped or failed (with ``error``).
+        """The job ended: succeeded, skipped or failed (with ``error``). ``lines``: log
+        lines the caller kept back, written in the same transaction.
 
         Raises `ValueError` for an unfinished status, `RecordNotFoundError`.
         """
         final = JobStatus(status)
         if final not in _FINISHED:
             raise ValueError(f"mark_finished needs one of {', '.join(_FINISHED)}, not {final}")
-        return self._transition(job_id, final, error, finished=True)
+        return self._transition(job_id, final, error, finished=True, lines=lines)
 
     def mark_publish_failed(self, job_ids: Iterable[int], error: str) -> list[int]:
         """Fail recorded jobs whose message never reached the broker, so none stays
@@ -314,14 +341,15 @@ class JobStore(ExecutionStore):
             self._refresh(conn, [row.execution_id])
         return _job_record(row)
 
-    def mark_deferred(self, job_id: int, message: str) -> JobRecord:
+    def mark_deferred(self, job_id: int, message: str, *, lines: Sequence[NewLogLine] = ()
+                      ) -> JobRecord:
         """The attempt could not conclude yet (DESIGN invariant 2: the source is still
         writing) and the job is re-queued with a short delay: back to pending, its
-        attempts unchanged and its last error cleared, with ``message`` in its log.
-        Raises `RecordNotFoundError`.
+        attempts unchanged and its last error cleared, with ``message`` in its log
+        (after ``lines``, kept back by the caller). Raises `RecordNotFoundError`.
         """
         return self._transition(job_id, JobStatus.PENDING, None, finished=False,
-                                log=message)
+                                log=message, lines=lines)
 
     def set_job_plan(self, job_id: int, plan: dict[str, Any] | None) -> None:
         """Record what a destructive job will do (None: forget it), before its first
@@ -357,6 +385,14 @@ class JobStore(ExecutionStore):
             self._row(conn, jobs, job_id, "job")
             self._log(conn, job_id, LogLevel(level), message)
 
+    def append_logs(self, lines: Sequence[NewLogLine]) -> None:
+        """Add lines kept back, of any jobs, in one transaction and in the order given;
+        those of jobs deleted meanwhile are dropped."""
+        if not lines:
+            return
+        with self._write() as conn:
+            self._log_lines(conn, lines)
+
     def job_log(self, job_id: int) -> list[JobLogRecord]:
         """A job's log lines, oldest first. Raises `RecordNotFoundError`."""
         with self._read() as conn:
@@ -374,10 +410,11 @@ class JobStore(ExecutionStore):
 
     def _transition(
         self, job_id: int, status: JobStatus, error: str | None, *, finished: bool,
-        log: str | None = None,
+        log: str | None = None, lines: Sequence[NewLogLine] = (),
     ) -> JobRecord:
         now = self._now()
         with self._write() as conn:
+            self._log_lines(conn, lines)
             row = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id)
@@ -397,6 +434,18 @@ class JobStore(ExecutionStore):
             insert(job_logs).values(job_id=job_id, at=self._now(), level=level.value,
                                     message=message)
         )
+
+    @staticmethod
+    def _log_lines(conn: Connection, lines: Sequence[NewLogLine]) -> None:
+        """Insert lines kept back, skipping those of jobs that no longer exist."""
+        if not lines:
+            return
+        ids = sorted({line.job_id for line in lines})
+        existing = set(conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids))).scalars())
+        rows = [{"job_id": line.job_id, "at": line.at, "level": LogLevel(line.level).value,
+                 "message": line.message} for line in lines if line.job_id in existing]
+        if rows:
+            conn.execute(insert(job_logs), rows)
 
 def _existing_rules(conn: Connection, rule_ids: set[int]) -> set[int]:
     """Which of `rule_ids` exist, each locked against deletion until the transaction

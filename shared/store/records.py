@@ -228,6 +228,16 @@ class JobLogRecord:
     message: str
 
 
+@dataclass(frozen=True)
+class NewLogLine:
+    """A job's log line kept back to be written with others: ``at`` is when it was said."""
+
+    job_id: int
+    at: datetime
+    level: LogLevel
+    message: str
+
+
 __all__ = [
     "BaseRecord",
     "Credentials",
@@ -245,6 +255,7 @@ __all__ = [
     "LinkRecord",
     "LogLevel",
     "NewJob",
+    "NewLogLine",
     "PairRecord",
     "RuleFilter",
     "RuleRecord",

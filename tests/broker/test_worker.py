@@ -457,3 +457,52 @@ def test_a_switched_queue_type_stops_the_worker_with_our_error(broker) -> None:
     worker = Worker(broker.settings(), broker.recorder(Ack()), [endpoint])
     with pytest.raises(TopologyMismatchError, match="delete_queue"), broker.running(worker) as t:
         t.join(5)
+
+
+def test_a_worker_holds_twice_as_many_deliveries_as_threads(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), consumer_concurrency=1)
+    queue = work_queue(settings.queue_prefix, endpoint)
+    publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2, 3)))
+    release = threading.Event()
+
+    def waiting(delivery: Delivery) -> Outcome:
+        release.wait(10)
+        return Ack()
+
+    handler = broker.recorder(waiting)
+    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    with broker.running(worker):
+        handler.next()
+        # The one thread is busy with job 1, and job 2 is already here, waiting for it
+        broker.wait_for(lambda: broker.depth(queue) == 1, timeout=10,
+                        what="a second delivery held while the thread is busy")
+        assert handler.deliveries.empty()
+        release.set()
+        assert decode(handler.next()[1].body).job_id == 2
+        handler.next()
+    assert broker.depth(queue) == 0
+
+
+def test_a_delivery_not_started_when_the_worker_stops_goes_back_to_the_queue(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), consumer_concurrency=1)
+    queue = work_queue(settings.queue_prefix, endpoint)
+    publish(settings, broker.job(endpoint, job_id=1), broker.job(endpoint, job_id=2))
+    release = threading.Event()
+
+    def waiting(delivery: Delivery) -> Outcome:
+        release.wait(10)
+        return Ack()
+
+    handler = broker.recorder(waiting)
+    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    with broker.running(worker):
+        handler.next()
+        broker.wait_for(lambda: broker.depth(queue) == 0, timeout=10, what="job 2 held")
+        worker.stop()
+        release.set()
+
+    # Job 1 finished; job 2 never started and is in the queue again
+    assert handler.deliveries.empty()
+    broker.wait_for(lambda: broker.depth(queue) == 1, timeout=10, what="job 2 back")

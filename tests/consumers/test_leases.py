@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from consumers.leases import LeaseKeeper, new_holder
+from consumers.leases import LeaseKeeper, Share, new_holder
 from shared.store import Store, StoreUnavailableError, generate_secret_key, open_store
 
 KEY = "1/lib/app"
@@ -141,3 +141,152 @@ def test_a_lease_not_renewed_for_a_ttl_is_lost_even_when_the_check_comes_first(
 
     assert keeper.lost(ours) is not None
     assert keeper.lost(new_holder(1)) is None  # another run of the job holds nothing here
+
+
+# One execution's runs share the lease ----------------------------------------------------
+
+
+class Attempt:
+    """`keeper.acquire` in a thread: `waiting` once it notes who holds the lease,
+    `done` once it returned (`result`)."""
+
+    def __init__(self, keeper: LeaseKeeper, holder: str, share: Share | None) -> None:
+        self.holder = holder
+        self.waiting = threading.Event()
+        self.done = threading.Event()
+        self.result: bool | None = None
+        self.held_by: str | None = None
+
+        def note(other: str | None) -> None:
+            self.held_by = other
+            self.waiting.set()
+
+        def run() -> None:
+            self.result = keeper.acquire(KEY, holder, note, share)
+            self.done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def acquired(self) -> bool:
+        assert self.done.wait(10), f"{self.holder} is still waiting"
+        return bool(self.result)
+
+    def waits(self) -> bool:
+        assert self.waiting.wait(10), f"{self.holder} neither waited nor said so"
+        return not self.done.is_set()
+
+
+@pytest.fixture
+def running() -> Iterator[threading.Event]:
+    """A consumer's `stopping` event, not set: runs may wait (its renewer ticks every
+    20 s of real time, later than any test here ends). Set at the end."""
+    stopping = threading.Event()
+    yield stopping
+    stopping.set()
+
+
+def waiting_keeper(store: Any, stopping: threading.Event, clock: Clock) -> LeaseKeeper:
+    return LeaseKeeper(store, stopping, ttl=TTL, clock=clock)
+
+
+class CountingStore:
+    """A store that counts the lease acquisitions asked of it."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.tries = 0
+
+    def try_acquire_lease(self, key: str, holder: str, ttl_seconds: float) -> bool:
+        self.tries += 1
+        return self._store.try_acquire_lease(key, holder, ttl_seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def test_runs_of_one_execution_on_distinct_tags_share_the_lease(
+    store: Store, running: threading.Event
+) -> None:
+    counting = CountingStore(store)
+    keeper = waiting_keeper(counting, running, Clock())
+    first, second = new_holder(1), new_holder(2)
+
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    assert Attempt(keeper, second, Share(7, "v2")).acquired()
+
+    # One lease in the store, under the run that took it, kept until the last run is done
+    assert counting.tries == 1
+    assert store.lease_holder(KEY) == first
+    keeper.release(KEY, first)
+    assert store.lease_holder(KEY) == first
+    keeper.release(KEY, second)
+    assert store.lease_holder(KEY) is None
+
+
+@pytest.mark.parametrize("other", [
+    Share(7, "v1"),  # the same tag: a redelivered message's new run
+    Share(8, "v2"),  # another execution
+    None,  # an event's job, a delete, a copy by digest, a pair's job
+])
+def test_any_other_run_waits_for_the_shared_lease_to_be_let_go(
+    store: Store, running: threading.Event, other: Share | None
+) -> None:
+    counting = CountingStore(store)
+    keeper = waiting_keeper(counting, running, Clock())
+    first, second = new_holder(1), new_holder(2)
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    assert keeper.acquire(KEY, second, share=Share(7, "v3"))
+
+    waiting = Attempt(keeper, new_holder(3), other)
+
+    assert waiting.waits()
+    assert waiting.held_by == first
+    keeper.release(KEY, first)
+    assert not waiting.done.is_set()  # the second run still holds it
+    keeper.release(KEY, second)
+    assert waiting.acquired()
+    assert store.lease_holder(KEY) == waiting.holder
+    # It waited in the process: the store was asked once by each run that took the lease
+    assert counting.tries == 2
+
+
+def test_a_waiting_run_keeps_new_runs_from_joining(
+    store: Store, running: threading.Event
+) -> None:
+    keeper = waiting_keeper(store, running, Clock())
+    first = new_holder(1)
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    alone = Attempt(keeper, new_holder(2), None)
+    assert alone.waits()
+
+    joiner = Attempt(keeper, new_holder(3), Share(7, "v2"))
+
+    assert joiner.waits()  # the lease drains instead of growing
+    keeper.release(KEY, first)
+    assert alone.acquired()
+    assert not joiner.done.is_set()
+    keeper.release(KEY, alone.holder)
+    assert joiner.acquired()
+
+
+def test_a_shared_lease_lost_is_lost_for_every_run_under_it(
+    store: Store, running: threading.Event
+) -> None:
+    clock = Clock()
+    keeper = waiting_keeper(store, running, clock)
+    first, second = new_holder(1), new_holder(2)
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    assert keeper.acquire(KEY, second, share=Share(7, "v2"))
+
+    # Given the lease expired and another process's run took it
+    store.release_lease(KEY, first)
+    assert store.try_acquire_lease(KEY, new_holder(9), TTL)
+    clock.now = 20.0
+    keeper.renew()
+
+    reason = keeper.lost(first)
+    assert reason is not None and "taken by another run" in reason
+    assert keeper.lost(second) == reason
+    # and no run joins a lost lease
+    late = Attempt(keeper, new_holder(3), Share(7, "v3"))
+    assert late.waits()

@@ -12,6 +12,7 @@ import requests
 from shared.store import JobRecord, JobStatus
 from tests.clients import client_for
 from tests.consumers.conftest import Pipeline, wait_until
+from tests.support.fault_proxy import FaultProxy
 from tests.support.images import delete_manifest, list_state, push_image
 from tests.support.registry_server import RegistryServer, free_port
 
@@ -124,6 +125,39 @@ def test_two_consumers_never_work_on_one_repository_at_once(
                for log in logs for line in log.splitlines() if " started on " in line}
     assert len(workers) == 2
     assert any("waiting: run-" in log for log in logs)
+
+
+def test_an_executions_jobs_on_one_repository_copy_together_and_an_event_waits_for_them(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    images = {f"v{i}": push_image(registry.url, "lib/app", f"v{i}").digest for i in range(4)}
+    with FaultProxy(registry2.url) as front:
+        endpoint = pipeline.store.create_endpoint(name="ep-front", kind="registry",
+                                                  url=front.url)
+        rule = pipeline.rule(pipeline.source(registry), endpoint)
+        execution = pipeline.store.create_execution(rule.id, "initial")
+        front.hold_manifest_puts()
+        pipeline.start_consumer(endpoint.name, consumer_concurrency=6)  # a thread to spare
+
+        # When the execution's jobs for lib/app run: two of them reach their manifest
+        # PUT at once, under one lease
+        pipeline.jobs(rule, {"repository": "lib", "action": "sync"}, execution_id=execution.id)
+        front.wait_for(lambda: front.held >= 2, what="two manifest PUTs on lib/app at once")
+        # and an event's job for one of their tags waits for them
+        [event] = pipeline.jobs(rule, {"repository": "lib/app", "action": "replicate",
+                                       "tag": "v0"})
+        wait_until(lambda: "waiting: run-" in pipeline.log_text(event), what="the event's wait")
+        front.heal()
+        jobs = [job for job in pipeline.store.list_jobs(execution_id=execution.id)
+                if job.tag is not None]
+        done = pipeline.wait_finished([*jobs, event])
+
+    assert all(job.status is JobStatus.SUCCEEDED for job in done[:-1])
+    assert done[-1].status in (JobStatus.SUCCEEDED, JobStatus.SKIPPED)
+    assert list_state(registry2.url, "lib/app") == images
+    # The event's run started after every run of the execution ended
+    event_start = _busy_interval(pipeline, done[-1])[0]
+    assert all(_busy_interval(pipeline, job)[1] <= event_start for job in done[:-1])
 
 
 def test_metrics_count_jobs_and_bytes(

@@ -16,6 +16,7 @@ from shared.store import (
     JobStatus,
     LogLevel,
     NewJob,
+    NewLogLine,
     RecordNotFoundError,
     RuleRecord,
     Store,
@@ -296,6 +297,69 @@ def test_log_lines_come_back_in_order(store: Store, rule: RuleRecord, clock: Fak
         (LogLevel.ERROR, "blob sha256:ab… digest mismatch"),
     ]
     assert lines[1].at == clock.now and lines[0].at < lines[1].at
+
+
+def test_lines_kept_back_are_written_at_once_with_the_time_they_were_said(
+    store: Store, rule: RuleRecord, clock: FakeClock
+) -> None:
+    first, second = record(store, rule, 2)
+    said = clock.now
+    lines = [NewLogLine(first.id, said, LogLevel.INFO, "copying"),
+             NewLogLine(second.id, said, LogLevel.WARNING, "waiting"),
+             NewLogLine(first.id, said, LogLevel.INFO, "blob uploaded")]
+    clock.advance(5)
+
+    store.append_logs(lines)
+
+    assert [(line.message, line.at) for line in store.job_log(first.id)] == [
+        ("copying", said), ("blob uploaded", said)]
+    assert [(line.level, line.message) for line in store.job_log(second.id)] == [
+        (LogLevel.WARNING, "waiting")]
+
+
+def test_lines_of_a_job_deleted_meanwhile_are_dropped(store: Store, rule: RuleRecord,
+                                                      clock: FakeClock) -> None:
+    [job] = record(store, rule)
+    other_rule = store.create_rule(name="ops-to-b", source_id=rule.source_id, project="ops",
+                                   endpoint_id=rule.endpoint_id)
+    [gone] = record(store, other_rule)
+    store.delete_rule(other_rule.id)
+
+    store.append_logs([NewLogLine(gone.id, clock.now, LogLevel.INFO, "copying"),
+                       NewLogLine(job.id, clock.now, LogLevel.INFO, "copying")])
+
+    assert [line.message for line in store.job_log(job.id)] == ["copying"]
+
+
+def test_a_state_change_writes_the_lines_kept_back_before_its_own(
+    store: Store, rule: RuleRecord, clock: FakeClock
+) -> None:
+    [job] = record(store, rule)
+    said = clock.now
+    clock.advance(2)
+    store.mark_running(job.id)  # a run that stopped: the next one says so
+
+    attempt = store.start_run(job.id, 1, [NewLogLine(job.id, said, LogLevel.INFO, "waiting")])
+    store.mark_finished(job.id, JobStatus.SUCCEEDED,
+                        lines=[NewLogLine(job.id, clock.now, LogLevel.INFO, "done")])
+
+    assert attempt == 2
+    assert [(line.message.split(" (")[0], line.at) for line in store.job_log(job.id)] == [
+        ("waiting", said), ("attempt 1 did not finish", clock.now), ("done", clock.now)]
+    assert store.get_job(job.id).status is JobStatus.SUCCEEDED
+
+
+def test_a_run_does_not_start_a_job_that_finished_meanwhile(
+    store: Store, rule: RuleRecord, clock: FakeClock
+) -> None:
+    [job] = record(store, rule)
+    store.mark_running(job.id)
+    finished = store.mark_finished(job.id, JobStatus.SUCCEEDED)
+
+    assert store.start_run(job.id, 2, [NewLogLine(job.id, clock.now, LogLevel.INFO,
+                                                  "waiting")]) is None
+    assert store.get_job(job.id) == finished
+    assert store.job_log(job.id) == []
 
 
 def test_jobs_are_listed_newest_first_with_filters_and_pages(
