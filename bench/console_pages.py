@@ -107,7 +107,10 @@ def pages(app: Flask) -> list[str]:
                                               "console.endpoints.queues")})
     return [*found, "/ui/endpoints/endpoint-50/", "/ui/endpoints/endpoint-50/delete",
             "/ui/sources/source-5/", "/ui/sources/source-5/delete",
-            "/ui/sources/source-5/regenerate"]
+            "/ui/sources/source-5/regenerate",
+            "/ui/projects/source-5/project-4/", "/ui/projects/source-5/project-4/rules/new",
+            "/ui/projects/source-5/project-4/rules/rule-4/edit", "/ui/jobs/?rule=rule-4",
+            "/ui/jobs/?status=failed", "/ui/jobs/5000/log"]
 
 
 def measure(client: FlaskClient, path: str, count: int,

@@ -9,15 +9,13 @@ read from the store on every call.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from receiver.services.listings import Listing, ListingStatus
 from receiver.services.refresh import Snapshot
-from shared.store import ExecutionRecord, ExecutionStatus, RuleRecord, SourceRecord
+from shared.store import ExecutionRecord, ExecutionStatus, SourceRecord
 
 if TYPE_CHECKING:
     from receiver.services.context import Services
@@ -59,26 +57,10 @@ class ProjectPage:
         return following if following < self.total else None
 
 
-def summarize(listed: Mapping[str, int], rules: Iterable[RuleRecord],
-              latest: Mapping[int, ExecutionRecord]) -> list[ProjectSummary]:
-    """The listed projects and those of `rules`, by name, each with its rule count and
-    the newest execution of its rules."""
-    counted: Counter[str] = Counter()
-    newest: dict[str, ExecutionRecord] = {}
-    for rule in rules:
-        counted[rule.project] += 1
-        execution = latest.get(rule.id)
-        if execution is not None and (rule.project not in newest
-                                      or execution.id > newest[rule.project].id):
-            newest[rule.project] = execution
-    return [ProjectSummary(name, listed.get(name), counted[name], newest.get(name))
-            for name in sorted(set(listed) | set(counted))]
-
-
-def filter_projects(items: list[ProjectSummary], search: str) -> list[ProjectSummary]:
-    """The projects whose name contains `search` (any case)."""
+def filter_names(names: list[str], search: str) -> list[str]:
+    """The names that contain `search` (any case), in their order."""
     wanted = search.strip().lower()
-    return [item for item in items if wanted in item.name.lower()] if wanted else items
+    return [name for name in names if wanted in name.lower()] if wanted else names
 
 
 def source_projects(found: Services, source: SourceRecord, *, search: str = "",
@@ -93,13 +75,18 @@ def source_projects(found: Services, source: SourceRecord, *, search: str = "",
     """
     snapshot = _listing(found, source, wait)
     listing = snapshot.value
-    rules = found.store.list_rules(source_id=source.id)
-    latest = found.store.latest_executions(rule.id for rule in rules)
-    matching = filter_projects(summarize(listing.projects if listing else {}, rules, latest),
-                               search)
+    listed = listing.projects if listing else {}
+    ruled = found.store.project_summaries(source.id)  # counts in SQL: no rule is loaded
+    names = filter_names(sorted(set(listed) | set(ruled)), search)
+    shown = names[offset:offset + limit]
+    newest = found.store.executions_by_id(
+        latest for name in shown if (latest := ruled.get(name, (0, None))[1]) is not None)
+    items = [ProjectSummary(name, listed.get(name), ruled.get(name, (0, None))[0],
+                            newest.get(ruled.get(name, (0, None))[1] or 0))
+             for name in shown]
     status, message = _status(snapshot)
-    return ProjectPage(source, status, message, matching[offset:offset + limit],
-                       len(matching), offset, limit, snapshot.loaded_at, snapshot.refreshing)
+    return ProjectPage(source, status, message, items, len(names), offset, limit,
+                       snapshot.loaded_at, snapshot.refreshing)
 
 
 def _listing(found: Services, source: SourceRecord, wait: float) -> Snapshot[Listing]:

@@ -82,6 +82,28 @@ class ExecutionStore(StoreBase):
             rows = conn.execute(query).all()
         return {row.rule_id: _execution_record(row) for row in rows}
 
+    def executions_by_id(self, execution_ids: Iterable[int]) -> dict[int, ExecutionRecord]:
+        """The executions of `execution_ids` that exist, by id: one query."""
+        wanted = sorted(set(execution_ids))
+        if not wanted:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(select(executions).where(executions.c.id.in_(wanted))).all()
+        return {row.id: _execution_record(row) for row in rows}
+
+    def project_summaries(self, source_id: int) -> dict[str, tuple[int, int | None]]:
+        """For each project of `source_id`'s rules: how many rules, and the id of the
+        newest execution of any of them (None: none ran). One query, whatever the
+        number of rules."""
+        newest = (select(executions.c.rule_id, func.max(executions.c.id).label("newest"))
+                  .group_by(executions.c.rule_id).subquery())
+        query = (select(rules.c.project, func.count(rules.c.id), func.max(newest.c.newest))
+                 .select_from(rules.outerjoin(newest, newest.c.rule_id == rules.c.id))
+                 .where(rules.c.source_id == source_id).group_by(rules.c.project))
+        with self._read() as conn:
+            return {project: (int(count), latest)
+                    for project, count, latest in conn.execute(query).all()}
+
     def refresh_execution(self, execution_id: int) -> ExecutionRecord:
         """Recompute an execution's counts and status from its jobs.
 

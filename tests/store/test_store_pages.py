@@ -116,3 +116,28 @@ def test_an_execution_says_what_is_left_and_whether_it_finished(store: Store,
     assert (running.in_progress, running.status.finished) == (2, False)
     assert (done.in_progress, done.status, done.status.finished) == (
         0, ExecutionStatus.PARTIAL, True)
+
+
+def test_a_sources_projects_are_summed_up_in_the_store(store: Store, rule: RuleRecord) -> None:
+    same = store.create_rule(name="same-project", source_id=rule.source_id,
+                             project=rule.project, endpoint_id=rule.endpoint_id)
+    idle = store.create_rule(name="idle", source_id=rule.source_id, project="idle",
+                             endpoint_id=rule.endpoint_id)
+    store.create_execution(rule.id, ExecutionTrigger.INITIAL)
+    newest = store.create_execution(same.id, ExecutionTrigger.MANUAL)
+    store.create_execution(rule.id, ExecutionTrigger.MANUAL)
+    last = store.create_execution(rule.id, ExecutionTrigger.SCHEDULED)
+
+    assert store.project_summaries(rule.source_id) == {rule.project: (2, last.id),
+                                                       idle.project: (1, None)}
+    assert store.project_summaries(rule.source_id + 1000) == {}
+    assert store.executions_by_id([last.id, newest.id, 10**9]) == {last.id: last,
+                                                                  newest.id: newest}
+
+
+def test_rule_names_by_id(store: Store, rule: RuleRecord) -> None:
+    other = store.create_rule(name="other", source_id=rule.source_id, project="other",
+                              endpoint_id=rule.endpoint_id)
+    assert store.rule_names([rule.id, other.id, rule.id, 10**9]) == {
+        rule.id: rule.name, other.id: "other"}
+    assert store.rule_names([]) == {}

@@ -64,7 +64,8 @@ def index() -> Response:
                      execution_id=chosen["execution_id"], limit=PAGE_SIZE,
                      before=chosen["before"])
     executions = list_executions(found, rule_id=rule_id, limit=EXECUTIONS_SHOWN).items
-    rule_names = {item.id: item.name for item in store().list_rules()}
+    rule_names = store().rule_names([*(job.rule_id for job in jobs.items),
+                                     *(execution.rule_id for execution in executions)])
     polling = chosen["before"] is None and (
         any(not execution.status.finished for execution in executions)
         or any(not job.status.finished for job in jobs.items))

@@ -14,13 +14,11 @@ from receiver.services import Services, sources
 from receiver.services.listings import ListingStatus, count_projects
 from receiver.services.projects import (
     ProjectPage,
-    ProjectSummary,
-    filter_projects,
+    filter_names,
     source_projects,
-    summarize,
 )
 from shared.registry import harbor, listing
-from shared.store import ExecutionRecord, ExecutionStatus, ExecutionTrigger, RuleRecord
+from shared.store import ExecutionStatus, ExecutionTrigger
 from tests.receiver.conftest import Records
 from tests.support.harbor import HarborFake
 from tests.support.harbor.client import bearer_session
@@ -29,16 +27,6 @@ from tests.support.images import push_image
 from tests.support.registry_server import RegistryServer
 
 WHEN = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-def execution(execution_id: int, rule_id: int, status: ExecutionStatus) -> ExecutionRecord:
-    return ExecutionRecord(execution_id, rule_id, ExecutionTrigger.MANUAL, status, 1, 1, 0, 0,
-                           WHEN, None)
-
-
-def rule(rule_id: int, project: str) -> RuleRecord:
-    return RuleRecord(rule_id, f"r{rule_id}", "", True, 1, project, 1, (), (), None, True, True,
-                      True, None, False, WHEN, WHEN)
 
 
 def names(page: ProjectPage) -> list[tuple[str, int | None, int, ExecutionStatus | None]]:
@@ -53,22 +41,9 @@ def test_a_project_is_the_first_path_segment() -> None:
         "lib": 2, "ops": 1, "alpine": 1}
 
 
-def test_projects_with_their_rules_and_newest_execution() -> None:
-    rules = [rule(1, "lib"), rule(2, "lib"), rule(3, "gone")]
-    latest = {1: execution(10, 1, ExecutionStatus.FAILED),
-              2: execution(12, 2, ExecutionStatus.SUCCEEDED)}
-
-    assert summarize({"lib": 2, "ops": 1}, rules, latest) == [
-        ProjectSummary("gone", None, 1, None),
-        ProjectSummary("lib", 2, 2, latest[2]),
-        ProjectSummary("ops", 1, 0, None),
-    ]
-
-
 def test_the_filter_matches_any_part_in_any_case() -> None:
-    items = [ProjectSummary(name, 1, 0, None) for name in ("alpine", "library", "tools")]
-    assert [p.name for p in filter_projects(items, " LI")] == ["library"]
-    assert filter_projects(items, "") == items
+    assert filter_names(["alpine", "library", "tools"], " LI") == ["library"]
+    assert filter_names(["alpine", "tools"], "") == ["alpine", "tools"]
 
 
 # A Distribution source -----------------------------------------------------------------
