@@ -13,6 +13,7 @@ session ends, whatever happened. The machine's shared broker is never touched.
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +31,18 @@ _booted: dict[str, RabbitNode | RabbitCluster] = {}
 
 
 def _boot(kind: str) -> RabbitNode | RabbitCluster:
+    if not _booted and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        # A run stopped with SIGTERM ends like one cut short with Ctrl-C: the
+        # session still finishes, and the nodes are killed, not left running.
+        signal.signal(signal.SIGTERM, _interrupt)
     if kind not in _booted:
         base = Path(tempfile.mkdtemp(prefix=f"crossdock-{kind}-"))
         _booted[kind] = (RabbitCluster(base) if kind == "cluster" else RabbitNode(base)).start()
     return _booted[kind]
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
