@@ -217,8 +217,8 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) < 1:
             raise ConfigurationError(f"setting {name} must be at least 1")
     if settings.consumer_prefetch < 0:
-        raise ConfigurationError("setting consumer_prefetch must be 0 (twice "
-                                 "consumer_concurrency) or more")
+        raise ConfigurationError("setting consumer_prefetch must be 0 (as many "
+                                 "as consumer_concurrency) or more")
     if settings.lease_ttl < 3:
         raise ConfigurationError("setting lease_ttl must be at least 3 seconds")
     for name in ("webhook_deadline_seconds", "republish_after_seconds",

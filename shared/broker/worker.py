@@ -9,10 +9,11 @@ deferred or failed copy is published with a confirm *before* the original is ack
 (DESIGN invariant 7): killing the process at any point loses nothing, at worst
 a job runs twice.
 
-Prefetch is per consumer (quorum queues refuse channel-wide QoS), by default twice
-the threads (`prefetch_for`): a thread done with a job finds the next delivery
-waiting instead of idling while the ack reaches the broker and the next message
-comes back. The extra deliveries wait in the pool's queue, unacked.
+Prefetch is per consumer (quorum queues refuse channel-wide QoS), by default as
+many deliveries as threads (`prefetch_for`). More (`consumer_prefetch`) saves a
+thread the round trip to the next message, but a delivery held behind a long job
+waits there while other consumers idle, and a job on a repository another
+consumer is copying can't be taken by the one that waits for it.
 """
 
 from __future__ import annotations
@@ -77,9 +78,9 @@ log = structlog.get_logger(__name__)
 
 
 def prefetch_for(settings: Settings) -> int:
-    """Deliveries a worker holds per endpoint: `consumer_prefetch`, or when 0 twice
+    """Deliveries a worker holds per endpoint: `consumer_prefetch`, or when 0 as many as
     `consumer_concurrency`."""
-    return settings.consumer_prefetch or 2 * settings.consumer_concurrency
+    return settings.consumer_prefetch or settings.consumer_concurrency
 
 
 class Worker:

@@ -459,9 +459,9 @@ def test_a_switched_queue_type_stops_the_worker_with_our_error(broker) -> None:
         t.join(5)
 
 
-def test_a_worker_holds_twice_as_many_deliveries_as_threads(broker) -> None:
+def test_a_worker_holds_as_many_deliveries_as_consumer_prefetch_says(broker) -> None:
     endpoint = broker.endpoint()
-    settings = broker.settings((endpoint,), consumer_concurrency=1)
+    settings = broker.settings((endpoint,), consumer_concurrency=1, consumer_prefetch=2)
     queue = work_queue(settings.queue_prefix, endpoint)
     publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2, 3)))
     release = threading.Event()
@@ -484,9 +484,32 @@ def test_a_worker_holds_twice_as_many_deliveries_as_threads(broker) -> None:
     assert broker.depth(queue) == 0
 
 
-def test_a_delivery_not_started_when_the_worker_stops_goes_back_to_the_queue(broker) -> None:
+def test_by_default_a_worker_holds_no_more_deliveries_than_threads(broker) -> None:
     endpoint = broker.endpoint()
     settings = broker.settings((endpoint,), consumer_concurrency=1)
+    queue = work_queue(settings.queue_prefix, endpoint)
+    publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2)))
+    release = threading.Event()
+
+    def waiting(delivery: Delivery) -> Outcome:
+        release.wait(10)
+        return Ack()
+
+    handler = broker.recorder(waiting)
+    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    with broker.running(worker):
+        handler.next()
+        # Job 2 stays in the queue for another consumer while the one thread is busy
+        time.sleep(1)
+        assert broker.depth(queue) == 1
+        release.set()
+        handler.next()
+    assert broker.depth(queue) == 0
+
+
+def test_a_delivery_not_started_when_the_worker_stops_goes_back_to_the_queue(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), consumer_concurrency=1, consumer_prefetch=2)
     queue = work_queue(settings.queue_prefix, endpoint)
     publish(settings, broker.job(endpoint, job_id=1), broker.job(endpoint, job_id=2))
     release = threading.Event()
