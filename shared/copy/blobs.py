@@ -89,17 +89,19 @@ class BlobCopy:
     def run(self, blob: Descriptor) -> None:
         """Make `blob` present in the destination repository, verified.
 
-        Whether it is there already is asked by a HEAD, or, where the destination
-        honours a mount from a repository into itself, by that mount: one POST
-        that either finds the blob (201) or opens its upload (202).
+        Whether it is there already is asked by a HEAD, never by a write: in
+        Distribution's filesystem storage, mounting or uploading a blob a
+        repository already holds rewrites its link file, and a pull or manifest
+        PUT reading that file meanwhile fails (HEAD 500, DIGEST_INVALID). For the
+        same reason a blob another thread is putting into this registry is waited
+        for and then asked about again, never sent twice into one repository.
         """
         repo, digest = self.destination_repository, blob.digest
-        self_mount = self.destination.honours_self_mount()
-        if not self_mount and self.destination.blob_size(repo, digest) is not None:
-            self.locator.remember(digest, repo)
-            self._present(blob)
-            return
         while True:
+            if self.destination.blob_size(repo, digest) is not None:
+                self.locator.remember(digest, repo)
+                self._present(blob)
+                return
             mount_from, busy = self.locator.claim(digest, repo)
             if busy is None:
                 break
@@ -108,32 +110,23 @@ class BlobCopy:
         try:
             if mount_from is None and self.source.host == self.destination.host:
                 mount_from = self.source_repository
-            if mount_from is None and self_mount:
-                mount_from = repo
-            uploaded = self._transfer(blob, mount_from)
+            self._transfer(blob, mount_from)
             self.locator.remember(digest, repo)
         finally:
             if owner:
                 self.locator.release(digest)
-        if uploaded and not self_mount:
-            # Learn (once per registry) whether the next blobs can skip their HEAD.
-            # Not a write: the blob is in that repository already.
-            self.destination.probe_self_mount(repo, digest)
 
-    def _transfer(self, blob: Descriptor, mount_from: str | None) -> bool:
-        """Mount or upload `blob`; True when its bytes were uploaded."""
+    def _transfer(self, blob: Descriptor, mount_from: str | None) -> None:
+        """Mount or upload `blob`."""
         repo, digest = self.destination_repository, blob.digest
         mount = (digest, mount_from) if mount_from else None
         for attempt in (1, 2):
             self.checkpoint()
             session = self.destination.start_upload(repo, mount=mount)
-            if session is None and mount_from == repo:
-                self._present(blob)
-                return False
             if session is None:
                 self.stats.add(blobs_mounted=1)
                 self._log(blob, f"mounted from {mount_from}")
-                return False
+                return
             sent = 0
 
             def progress(count: int) -> None:
@@ -158,7 +151,7 @@ class BlobCopy:
                 continue
             self.stats.add(blobs_uploaded=1, bytes_uploaded=blob.size)
             self._log(blob, f"uploaded ({mode}, {human_bytes(blob.size)})")
-            return True
+            return
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _present(self, blob: Descriptor) -> None:

@@ -15,12 +15,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from shared.errors import (
     CrossdockError,
     DigestMismatchError,
-    RegistryRejectedError,
     RegistryUnavailableError,
 )
 from shared.registry.auth import repository_scope
 from shared.registry.digests import new_hash
-from shared.registry.facts import SELF_MOUNT
 from shared.registry.transport import Response, Transport, raise_for
 
 READ_SIZE = 1024 * 1024
@@ -89,30 +87,6 @@ def start_upload(
     if not location:
         raise RegistryUnavailableError(f"{transport.config.host} opened an upload without Location")
     return UploadSession(location=_absolute(response, location))
-
-
-def probe_self_mount(transport: Transport, repository: str, digest: str) -> None:
-    """Find out whether the registry honours a mount from a repository into itself.
-
-    `digest` must be a blob `repository` holds (one just uploaded): 201 says yes,
-    202 says no (its upload session is cancelled). Asked once per registry while
-    unknown (`shared.registry.facts`); a refusal counts as no, a network failure
-    leaves it unknown. Never raises: nothing depends on the answer but speed.
-    """
-    facts = transport.facts
-    if not facts.claim(SELF_MOUNT):
-        return
-    try:
-        session = start_upload(transport, repository, mount=(digest, repository))
-    except RegistryRejectedError:
-        facts.learn(SELF_MOUNT, False)
-        return
-    except CrossdockError:
-        facts.forget(SELF_MOUNT)
-        return
-    facts.learn(SELF_MOUNT, session is None)
-    if session is not None:
-        cancel_upload(transport, repository, session)
 
 
 def cancel_upload(transport: Transport, repository: str, session: UploadSession) -> None:

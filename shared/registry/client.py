@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from shared.registry import blobs, listing, manifests
 from shared.registry.blobs import Progress, UploadSession
-from shared.registry.facts import SELF_MOUNT
 from shared.registry.manifests import Descriptor, Manifest, ManifestHead
 from shared.registry.transport import RegistryConfig, Transport, raise_for
 
@@ -94,14 +93,6 @@ class RegistryClient:
 
     def cancel_upload(self, repository: str, session: UploadSession) -> None:
         blobs.cancel_upload(self.transport, repository, session)
-
-    def honours_self_mount(self) -> bool:
-        """Whether a mount from a repository into itself is known to answer 201 for
-        a blob it holds here, so that its 202 means the blob isn't there."""
-        return self.transport.facts.get(SELF_MOUNT) is True
-
-    def probe_self_mount(self, repository: str, digest: str) -> None:
-        blobs.probe_self_mount(self.transport, repository, digest)
 
     # listing
     def catalog(self) -> Iterator[str]:

@@ -15,9 +15,6 @@ from collections.abc import Callable
 MEMORY = 600.0  # seconds
 
 REFERRERS_ROUTE = "referrers route"  # GET /v2/<name>/referrers/<digest> exists
-# A mount into a repository from that same repository answers 201 for a blob it
-# holds (and so 202 means the blob isn't there).
-SELF_MOUNT = "self mount"
 
 
 class RegistryFacts:
