@@ -38,6 +38,7 @@ import argparse
 import itertools
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -84,6 +85,12 @@ class Figures:
 
     def add(self, tool: str, rate: float) -> None:
         self.rates.setdefault(tool, []).append(rate)
+
+
+def children_cpu() -> float:
+    """CPU seconds of this process's children reaped so far (a finished command's)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def cpu_seconds(pid: int | None) -> float:
@@ -340,6 +347,7 @@ def run_shape(args: argparse.Namespace, shape: str, start: Callable[[str], Regis
                 for threads, variant in runs:
                     destination = start(tool)
                     registry_cpu = cpu_seconds(source.pid) + cpu_seconds(destination.pid)
+                    children_before = children_cpu()
                     if tool == "pipeline":
                         assert pipeline is not None
                         seconds = pipeline.run(workload, destination, variant)
@@ -367,6 +375,8 @@ def run_shape(args: argparse.Namespace, shape: str, start: Callable[[str], Regis
                     if tool == "pipeline":
                         assert pipeline is not None
                         cpu += f", consumers {pipeline.consumer_cpu:5.1f} CPU-s"
+                    else:  # the command's own process, reaped by now
+                        cpu += f", tool {children_cpu() - children_before:5.1f} CPU-s"
                     print(f"shape {shape} round {round_no + 1} {name:30s} {seconds:7.2f} s "
                           f"{rate:6.1f} images/s  ({cpu})", flush=True)
                     destination.stop()

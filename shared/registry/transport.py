@@ -142,6 +142,8 @@ class Transport:
         # Harbor rejects API POSTs that carry a session cookie (CSRF, §8.1).
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self.session.headers["User-Agent"] = USER_AGENT
+        self._headers = dict(self.session.headers)  # what every request starts from
+        self._proxies = dict(self.session.proxies)
         adapter = _BlockAdapter(pool_connections=4, pool_maxsize=config.pool_size)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
@@ -241,20 +243,22 @@ class Transport:
         stream: bool,
         timeout: float | None,
     ) -> Response:
-        merged = dict(headers or {})
-        merged.setdefault("User-Agent", current_user_agent())
+        merged = {**self._headers, "User-Agent": current_user_agent(), **(headers or {})}
         auth_header = self._authorization(scopes)
         if auth_header and "Authorization" not in merged:
             merged["Authorization"] = auth_header
         try:
-            return self.session.request(
-                method,
-                url,
-                headers=merged,
-                params=params,
-                data=data,
+            # Prepared here and sent as is: `Session.request` would merge the
+            # session's cookies, headers, hooks and environment settings into every
+            # request, a third of the CPU a small request costs, for nothing this
+            # transport uses (no cookies, no environment, headers merged above).
+            prepared = requests.Request(method, url, headers=merged, params=params,
+                                        data=data).prepare()
+            return self.session.send(
+                prepared,
                 stream=stream,
                 verify=self.config.verify,
+                proxies=self._proxies,
                 timeout=(self.config.connect_timeout, timeout or self.config.read_timeout),
                 allow_redirects=method in ("GET", "HEAD"),
             )
