@@ -10,12 +10,17 @@ then mounted, so a base layer shared by many images crosses the wire once.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, human_bytes, short_digest
 from shared.errors import AuthenticationError, NotFoundError
 from shared.registry import Descriptor, RegistryClient
+
+# Seconds a blob found or put in a destination repository is trusted to be there.
+LOCATOR_MEMORY = 120.0
 
 
 @dataclass
@@ -36,17 +41,33 @@ class TransferStats:
 
 
 class BlobLocator:
-    """Which repositories of one destination registry hold which blobs, and
-    which blobs are on their way there right now."""
+    """Which repositories of one destination registry hold which blobs, as this
+    process found or put them there, and which blobs are on their way there now."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: float = LOCATOR_MEMORY,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._known: dict[str, set[str]] = {}
+        self._memory = memory
+        self._clock = clock
+        self._known: dict[str, dict[str, float]] = {}  # digest -> repository -> when
         self._inflight: dict[str, threading.Event] = {}
 
     def remember(self, digest: str, repository: str) -> None:
         with self._lock:
-            self._known.setdefault(digest, set()).add(repository)
+            self._known.setdefault(digest, {})[repository] = self._clock()
+
+    def holds(self, digest: str, repository: str) -> bool:
+        """Whether `repository` was found or made to hold `digest` lately (within
+        `memory` seconds): a HEAD would only say so again."""
+        with self._lock:
+            seen = self._known.get(digest, {}).get(repository)
+        return seen is not None and self._clock() - seen < self._memory
+
+    def forget(self, repository: str) -> None:
+        """Trust nothing remembered about `repository` (it missed a blob after all)."""
+        with self._lock:
+            for holders in self._known.values():
+                holders.pop(repository, None)
 
     def claim(self, digest: str, repository: str) -> tuple[str | None, threading.Event | None]:
         """Decide how to get `digest` into `repository`.
@@ -57,7 +78,7 @@ class BlobLocator:
         owns the upload and must call `release`.
         """
         with self._lock:
-            holders = self._known.get(digest, set()) - {repository}
+            holders = set(self._known.get(digest, {})) - {repository}
             if holders:
                 return sorted(holders)[0], None
             if digest in self._inflight:
@@ -94,9 +115,14 @@ class BlobCopy:
         repository already holds rewrites its link file, and a pull or manifest
         PUT reading that file meanwhile fails (HEAD 500, DIGEST_INVALID). For the
         same reason a blob another thread is putting into this registry is waited
-        for and then asked about again, never sent twice into one repository.
+        for and then asked about again, never sent twice into one repository. A blob
+        this process found or put in that repository a moment ago is not asked about
+        again (the manifest PUT re-checks, should it have gone meanwhile).
         """
         repo, digest = self.destination_repository, blob.digest
+        if self.locator.holds(digest, repo):
+            self._present(blob)
+            return
         while True:
             if self.destination.blob_size(repo, digest) is not None:
                 self.locator.remember(digest, repo)

@@ -205,6 +205,7 @@ class CopyEngine:
                 raise
             blob_copy.emit(CopyEvent("log", repo, level="warning", digest=manifest.digest,
                                      message=f"destination missed content ({exc}); re-checking"))
+            blob_copy.locator.forget(repo)
             self._copy_children(blob_copy, manifest)
             blob_copy.checkpoint()
             dst.put_manifest(repo, reference, manifest)

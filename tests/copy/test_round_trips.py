@@ -62,12 +62,12 @@ def test_a_new_blob_costs_a_head_a_post_and_a_put(
 def test_a_blob_the_repository_holds_costs_one_head_and_no_write(
     engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
 ) -> None:
-    # Given a copied image, and a newer one at the source that shares its layer
+    # Given an image at the destination that somebody else put there, and a newer
+    # one at the source that shares its layer
     shared = b"L" * 60_000
-    push_image(registry.url, "lib/app", "v1", layers=(shared,))
+    push_image(registry2.url, "lib/app", "v1", layers=(shared,))
     newer = push_image(registry.url, "lib/app", "v2", layers=(shared, 1_000))
     src, dst = client_for(registry), client_for(registry2)
-    engine.copy(src, "lib/app", "v1", dst, "lib/app")
     before = len(served(registry2))
 
     # When the newer one is copied
@@ -79,6 +79,54 @@ def test_a_blob_the_repository_holds_costs_one_head_and_no_write(
     assert blob_requests(during, "lib/app") == (
         [("HEAD", 200)] + [("HEAD", 404)] * 2 + [("POST", 202)] * 2 + [("PUT", 201)] * 2)
     assert list_state(registry2.url, "lib/app")["v2"] == newer.digest
+
+
+def test_a_blob_this_process_just_put_there_is_not_asked_about_again(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a copied image, and a newer one at the source that shares its layer
+    shared = b"L" * 60_000
+    push_image(registry.url, "lib/app", "v1", layers=(shared,))
+    newer = push_image(registry.url, "lib/app", "v2", layers=(shared, 1_000))
+    src, dst = client_for(registry), client_for(registry2)
+    engine.copy(src, "lib/app", "v1", dst, "lib/app")
+    before = len(served(registry2))
+
+    # When the newer one is copied right after
+    result = engine.copy(src, "lib/app", "v2", dst, "lib/app")
+
+    # Then the layer it put there a moment ago cost no request at all
+    assert (result.blobs_present, result.blobs_uploaded) == (1, 2)
+    during = served(registry2)[before:]
+    assert blob_requests(during, "lib/app") == (
+        [("HEAD", 404)] * 2 + [("POST", 202)] * 2 + [("PUT", 201)] * 2)
+    assert list_state(registry2.url, "lib/app")["v2"] == newer.digest
+
+
+def test_a_remembered_blob_gone_from_the_destination_is_sent_again(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a copied image whose layer then left the destination repository
+    shared = b"G" * 60_000
+    first = push_image(registry.url, "lib/app", "v1", layers=(shared,))
+    newer = push_image(registry.url, "lib/app", "v2", layers=(shared, 1_000))
+    src, dst = client_for(registry), client_for(registry2)
+    engine.copy(src, "lib/app", "v1", dst, "lib/app")
+    layer = first.blobs[1][0]
+    assert requests.delete(f"{registry2.url}/v2/lib/app/blobs/{layer}",
+                           timeout=10).status_code == 202
+
+    # When the newer one, sharing that layer, is copied
+    result = engine.copy(src, "lib/app", "v2", dst, "lib/app")
+
+    # Then the manifest PUT found the layer missing, and it was checked and sent again
+    assert result.status == "copied"
+    puts = [r.status for r in served(registry2) if r.method == "PUT"
+            and r.path == "/v2/lib/app/manifests/v2"]
+    assert puts == [400, 201]
+    assert list_state(registry2.url, "lib/app")["v2"] == newer.digest
+    assert requests.head(f"{registry2.url}/v2/lib/app/blobs/{layer}",
+                         timeout=10).status_code == 200
 
 
 def test_images_copied_at_once_into_one_repository_write_each_blob_there_once(
