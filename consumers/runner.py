@@ -125,23 +125,26 @@ class JobRunner:
         # late) is dropped, never parked: parking a finished job's message would
         # show it failed again, or have an operator redrive a job that is done.
         try:
-            job = self._store.get_job(message.job_id)
+            setting = self._store.job_setting(message.job_id)
         except RecordNotFoundError:
             log.info("stale message dropped: the job no longer exists (its rule was deleted)")
             return Ack()
+        job = setting.job
         if job.status.finished:
             log.info("stale message dropped: the job already finished", status=job.status.value)
             return Ack()
-        try:
-            rule = self._store.get_rule(job.rule_id)
-        except RecordNotFoundError:
+        rule = setting.rule
+        if rule is None:
             log.info("stale message dropped: the job's rule no longer exists")
             return Ack()
         if not rule.enabled:
             return self._finish_early(job, JobStatus.SKIPPED, "skipped: the rule is disabled",
                                       job_log)
-        endpoint = self._store.get_endpoint(job.endpoint_id)
-        source = self._store.get_source(job.source_id)
+        endpoint, source = setting.endpoint, setting.source
+        if endpoint is None:
+            raise RecordNotFoundError(f"endpoint {job.endpoint_id} not found")
+        if source is None:
+            raise RecordNotFoundError(f"source {job.source_id} not found")
         holder = new_holder(job.id)
 
         ctx = JobContext(
@@ -150,7 +153,7 @@ class JobRunner:
             endpoint_client=self._directory.endpoint(endpoint),
             store=self._store, engine=self._engine, log=job_log,
             on_event=lambda event: self._on_event(ctx, event),
-            pair=self._active_pair(job),
+            pair=_active_pair(job, setting.pair),
             checkpoint=self._checkpoint(holder, delivery),
             save_log=lambda: self._logs.flush([job_log]),
         )
@@ -235,16 +238,6 @@ class JobRunner:
         self._metrics.jobs.labels(action, status.value).inc()
         log.warning("job attempt finished", status=status.value, error=error)
         return outcome
-
-    def _active_pair(self, job: JobRecord) -> PairRecord | None:
-        """The job's two-way pair, while both of its rules are enabled (with one off,
-        the other makes its endpoint equal its source, like any one-way rule)."""
-        if job.action == JobAction.SYNC:
-            return None
-        pair = self._store.find_pair(job.rule_id)
-        if pair is None or not (pair.first.enabled and pair.second.enabled):
-            return None
-        return pair
 
     @staticmethod
     def _lock_keys(ctx: JobContext) -> list[str]:
@@ -404,6 +397,14 @@ class _Start:
     ready: Ready
     holder: str
     job_log: JobLog
+
+
+def _active_pair(job: JobRecord, pair: PairRecord | None) -> PairRecord | None:
+    """The job's two-way pair, while both of its rules are enabled (with one off, the
+    other makes its endpoint equal its source, like any one-way rule)."""
+    if job.action == JobAction.SYNC or pair is None:
+        return None
+    return pair if pair.first.enabled and pair.second.enabled else None
 
 
 def _waiting_note(job_log: Callable[[str, str], None], key: str) -> Callable[[str | None], None]:

@@ -20,6 +20,7 @@ from shared.store.errors import (
     StoreError,
     StoreUnavailableError,
 )
+from shared.store.jobsetting import JobSetting
 from shared.store.location import (
     LegacyStoreError,
     StoreLocation,
@@ -78,6 +79,7 @@ __all__ = [
     "JobAction",
     "JobLogRecord",
     "JobRecord",
+    "JobSetting",
     "JobStatus",
     "LegacyStoreError",
     "LinkRecord",

@@ -15,6 +15,7 @@ from shared.store.engine import DEFAULT_WAIT_SECONDS, make_engine
 from shared.store.errors import StoreUnavailableError
 from shared.store.inventory import InventoryStore
 from shared.store.jobs import JobStore
+from shared.store.jobsetting import JobSettingStore
 from shared.store.keycheck import KeyCheckStore
 from shared.store.links import LinkStore
 from shared.store.location import StoreLocation, locate_store, prepare_location
@@ -31,7 +32,7 @@ from shared.store.secrets import SecretBox
 
 
 class Store(RegistryStore, LinkStore, RuleStore, PairStore, InventoryStore, JobStore,
-            CoordinationStore, KeyCheckStore, DelayStore):
+            JobSettingStore, CoordinationStore, KeyCheckStore, DelayStore):
     """Sources, endpoints and the links that say a source and an endpoint are one
     registry; rules, their two-way pairs with their sync bases, and what each rule
     wrote (its inventory); executions, jobs and their logs; leases; and the delays
