@@ -62,8 +62,7 @@ def start_upload(
     """Open an upload session, or mount ``(digest, from_repository)`` instead.
 
     Returns None when the mount succeeded (201): the blob is there. A refused
-    mount (202) hands back an ordinary session for the upload. A mount from
-    `repository` itself asks whether the blob is already there.
+    mount (202) hands back an ordinary session for the upload.
     """
     scopes: tuple[str, ...] = (repository_scope(repository, "pull", "push"),)
     params = None
