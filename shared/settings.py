@@ -68,8 +68,8 @@ class Settings:
     max_attempts: int = 5
     consumer_concurrency: int = 4
     # Messages a consumer holds unacknowledged per endpoint, running or waiting for a
-    # thread; 0: twice consumer_concurrency, so that a thread done with a job finds the
-    # next one there instead of waiting for the broker.
+    # thread; 0: as many as consumer_concurrency (more left a message waiting behind a
+    # long job in a busy consumer while another consumer idled).
     consumer_prefetch: int = 0
     consumer_metrics_port: int = 9102
     # A job whose event digest is at the source but not yet under its tag waits for
