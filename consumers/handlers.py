@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +37,9 @@ from shared.registry.manifests import delete_tag_reference
 from shared.store import JobAction, JobStatus, NewJob
 
 log = structlog.get_logger("crossdock.consumer")
+
+LIST_WORKERS = 4  # a project sync's tag listings at once
+DISPATCH_BATCH = 32  # jobs a project sync records and queues at a time while it lists
 
 
 @dataclass(frozen=True)
@@ -383,10 +387,22 @@ class JobHandlers:
             repositories = sorted(name for name in src.catalog() if _in_project(name, rule.project))
         repo_filters, tag_filters = from_rule(rule.repo_filters), from_rule(rule.tag_filters)
         repositories = [name for name in repositories if passes(repo_filters, name)]
-        present = [(repository, tag) for repository in repositories
-                   for tag in src.tags(repository) if passes(tag_filters, tag)]
-        specs = [self._spec(ctx, JobAction.REPLICATE, repository, tag)
-                 for repository, tag in present]
+        endpoint_names = {ctx.endpoint.id: ctx.endpoint.name}
+        present: list[tuple[str, str]] = []
+        batch: list[NewJob] = []
+        # The repositories' tags are listed a few at a time, and their jobs queued
+        # as they come: the copies start while a large project is still being listed.
+        with ThreadPoolExecutor(LIST_WORKERS, thread_name_prefix="crossdock-list") as pool:
+            for repository, tags in pool.map(
+                    lambda name: (name, src.tags(name)), repositories):
+                for tag in tags:
+                    if passes(tag_filters, tag):
+                        present.append((repository, tag))
+                        batch.append(self._spec(ctx, JobAction.REPLICATE, repository, tag))
+                if len(batch) >= DISPATCH_BATCH:
+                    dispatch(ctx.store, self._publish, batch, endpoint_names)
+                    batch = []
+        specs = batch
         at_source = set(present)
         stale: set[tuple[str, str]] = set()
         if rule.prune:
@@ -403,7 +419,7 @@ class JobHandlers:
                     specs.append(self._spec(ctx, JobAction.DELETE, entry.source_repository,
                                             entry.tag, entry.digest))
                     gone += 1
-        dispatch(ctx.store, self._publish, specs, {ctx.endpoint.id: ctx.endpoint.name})
+        dispatch(ctx.store, self._publish, specs, endpoint_names)
         message = (f"queued {len(present)} images from {len(repositories)} repositories")
         if gone:
             message += f", {gone} deletes of images it replicated that the source no longer has"

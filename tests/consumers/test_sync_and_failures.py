@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pika
+import pytest
 
+from consumers import handlers
 from shared.broker import REASON_HEADER, redrive_failed, retry_parked
 from shared.queues import failed_queue, work_queue
+from shared.registry import RegistryClient
 from shared.store import ExecutionStatus, JobAction, JobStatus
 from tests.consumers.conftest import Pipeline, wait_until
 from tests.support.images import delete_manifest, list_state, push_image, push_index
@@ -203,3 +207,42 @@ def test_undecodable_message_is_parked(pipeline: Pipeline, registry2: RegistrySe
 
     assert captured[0][1] == b"not json at all"
     assert service.metrics.undecodable._value.get() == 1  # type: ignore[attr-defined]
+
+
+def test_a_project_sync_starts_copying_before_it_has_listed_every_repository(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a project whose last repository's tags take until the first image of
+    # the project is at the endpoint to list (held here, on purpose)
+    monkeypatch.setattr(handlers, "DISPATCH_BATCH", 2)
+    digests = {f"lib/app-{n}": push_image(registry.url, f"lib/app-{n}", "v1").digest
+               for n in range(6)}
+    rule = pipeline.rule(pipeline.source(registry), pipeline.endpoint(registry2))
+    listed = RegistryClient.tags
+    seen_first: list[bool] = []
+
+    def tags(client: RegistryClient, repository: str) -> list[str]:
+        if repository == "lib/app-5" and client.host == registry.host:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not list_state(registry2.url, "lib/app-0"):
+                time.sleep(0.05)
+            seen_first.append(bool(list_state(registry2.url, "lib/app-0")))
+        return listed(client, repository)
+
+    monkeypatch.setattr(RegistryClient, "tags", tags)
+    execution = pipeline.store.create_execution(rule.id, "initial")
+
+    # When its initial sync runs
+    pipeline.start_consumer()
+    [sync] = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib", "action": "sync"}, execution_id=execution.id))
+    images = [job for job in pipeline.store.list_jobs(execution_id=execution.id, limit=100)
+              if job.action != JobAction.SYNC]
+    pipeline.wait_finished(images)
+
+    # Then the first images were copied while it was still listing, and all of them were
+    assert seen_first == [True]
+    assert "queued 6 images from 6 repositories" in pipeline.log_text(sync)
+    for repository, digest in digests.items():
+        assert list_state(registry2.url, repository) == {"v1": digest}
