@@ -8,6 +8,7 @@ from __future__ import annotations
 from contextlib import suppress
 from datetime import datetime
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -214,3 +215,38 @@ def test_every_kind_of_execution_status_is_reached(store: Store, rule: RuleRecor
         seen.append(store.get_execution(execution).status)
     assert seen == [ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.RUNNING,
                     ExecutionStatus.FAILED, ExecutionStatus.RUNNING, ExecutionStatus.PARTIAL]
+
+
+@pytest.mark.parametrize("what", ["endpoint", "source"])
+def test_jobs_cascaded_away_with_an_endpoint_or_source_leave_their_execution_counted(
+    store: Store, rule: RuleRecord, what: str
+) -> None:
+    # Given an execution with a finished job and one still pending, whose rule then
+    # moved to another endpoint (source),
+    execution = store.create_execution(rule.id, "manual").id
+    done, _ = store.create_jobs([
+        NewJob(rule_id=rule.id, endpoint_id=rule.endpoint_id, source_id=rule.source_id,
+               repository="team/app", tag=tag, action="replicate", execution_id=execution)
+        for tag in ("v1", "v2")])
+    store.mark_running(done.id)
+    store.mark_finished(done.id, JobStatus.SUCCEEDED)
+    if what == "endpoint":
+        other = store.create_endpoint(name="other", kind="registry", url="https://o.example")
+        store.update_rule(rule.id, endpoint_id=other.id)
+        [again] = store.create_jobs([NewJob(rule_id=rule.id, endpoint_id=other.id,
+                                  source_id=rule.source_id, repository="team/app",
+                                  tag="v2", action="replicate", execution_id=execution)])
+        store.delete_endpoint(rule.endpoint_id)
+    else:
+        moved = store.create_source(name="other", kind="harbor", url="https://o.example")
+        store.update_rule(rule.id, source_id=moved.id)
+        [again] = store.create_jobs([NewJob(rule_id=rule.id, endpoint_id=rule.endpoint_id,
+                                  source_id=moved.id, repository="team/app", tag="v2",
+                                  action="replicate", execution_id=execution)])
+        store.delete_source(rule.source_id)
+
+    # when the old one is deleted with its jobs, then the execution counts what is left.
+    assert [job.id for job in store.list_jobs(execution_id=execution)] == [again.id]
+    assert store.execution_counts(execution) == store.recount_execution(execution)
+    record = store.get_execution(execution)
+    assert (record.status, record.total, record.succeeded) == (ExecutionStatus.PENDING, 1, 0)
