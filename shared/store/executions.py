@@ -1,15 +1,20 @@
 """Executions: one run of a rule (initial sync, manual run, scheduled resync).
 
 An execution's counts and status are derived from its jobs' outcomes, never set
-by hand: every job transition refreshes its execution in the same transaction. The
-execution row is locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer at a
-time) before its jobs are counted, so two consumers finishing jobs of one execution
-at once cannot leave stale counts.
+by hand: every job transition moves its execution's counters by its own change
+(status before, status after, action) in the same transaction, and derives the
+status from them, without counting the jobs again (which made a sync of N images
+read N x N rows). The execution row is locked (``FOR UPDATE`` on PostgreSQL; SQLite
+has one writer at a time) before its counters are read, so two consumers finishing
+jobs of one execution at once cannot leave stale counts. `recount` counts the jobs
+again (`refresh_execution`, after jobs changed some other way; the tests check the
+counters against it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -105,64 +110,154 @@ class ExecutionStore(StoreBase):
                     for project, count, latest in conn.execute(query).all()}
 
     def refresh_execution(self, execution_id: int) -> ExecutionRecord:
-        """Recompute an execution's counts and status from its jobs.
+        """Recount an execution's counts and status from its jobs.
 
-        Job transitions already do this; call it directly after changing jobs some
-        other way. Raises `RecordNotFoundError`.
+        Job transitions keep them without counting; call it directly after changing
+        jobs some other way. Raises `RecordNotFoundError`.
         """
         with self._write() as conn:
-            self._refresh(conn, [execution_id])
+            self._recount(conn, [execution_id])
             return _execution_record(self._row(conn, executions, execution_id, "execution"))
 
-    def _refresh(self, conn: Connection, execution_ids: Iterable[int | None]) -> None:
-        """Derive counts and status of these executions from their jobs (see module doc)."""
+    def execution_counts(self, execution_id: int) -> ExecutionCounts:
+        """The counters stored with an execution. Raises `RecordNotFoundError`."""
+        with self._read() as conn:
+            return ExecutionCounts.of_row(self._row(conn, executions, execution_id, "execution"))
+
+    def recount_execution(self, execution_id: int) -> ExecutionCounts:
+        """What counting an execution's jobs gives (nothing is written): what
+        `execution_counts` must equal. Raises `RecordNotFoundError`."""
+        with self._read() as conn:
+            self._row(conn, executions, execution_id, "execution")
+            return recount(conn, execution_id)
+
+    def _recount(self, conn: Connection, execution_ids: Iterable[int | None]) -> None:
+        """Count these executions' jobs again and store what that gives."""
         for execution_id in sorted({i for i in execution_ids if i is not None}):
             current = self._row(conn, executions, execution_id, "execution", lock=True)
-            by_status: dict[str, int] = {}
-            images: dict[str, int] = {}
-            counts = conn.execute(
-                select(jobs.c.status, jobs.c.action, func.count())
-                .where(jobs.c.execution_id == execution_id)
-                .group_by(jobs.c.status, jobs.c.action)
-            ).all()
-            for job_status, action, count in counts:
-                by_status[job_status] = by_status.get(job_status, 0) + count
-                if action != JobAction.SYNC:
-                    images[job_status] = images.get(job_status, 0) + count
-            status = _derive_status(by_status)
-            finished_at = current.finished_at
-            if status in (ExecutionStatus.PENDING, ExecutionStatus.RUNNING):
-                finished_at = None
-            elif finished_at is None:
-                finished_at = self._now()
-            conn.execute(
-                update(executions)
-                .where(executions.c.id == execution_id)
-                .values(
-                    status=status.value,
-                    total=sum(images.values()),
-                    succeeded=images.get(JobStatus.SUCCEEDED, 0),
-                    failed=images.get(JobStatus.FAILED, 0),
-                    skipped=images.get(JobStatus.SKIPPED, 0),
-                    finished_at=finished_at,
-                )
-            )
+            self._store_counts(conn, current, recount(conn, execution_id))
+
+    def _move(self, conn: Connection, changes: Iterable[JobChange],
+              execution_ids: Iterable[int | None] = ()) -> None:
+        """Apply job transitions (execution id, status before or None for a new job,
+        status after or None for a deleted one, action) to their executions' counters,
+        and derive their status again; ``execution_ids``: executions to derive again
+        even without a change. Per execution: the locked row read, one UPDATE."""
+        moves: dict[int, list[JobChange]] = {i: [] for i in execution_ids if i is not None}
+        for change in changes:
+            if change[0] is not None:
+                moves.setdefault(change[0], []).append(change)
+        for execution_id in sorted(moves):
+            current = self._row(conn, executions, execution_id, "execution", lock=True)
+            counts = _counters(current)
+            for _, before, after, action in moves[execution_id]:
+                if before is not None:
+                    _tally(counts, before, action, -1)
+                if after is not None:
+                    _tally(counts, after, action, 1)
+            self._store_counts(conn, current, ExecutionCounts(**counts))
+
+    def _store_counts(self, conn: Connection, current: Row[Any], counts: ExecutionCounts
+                      ) -> None:
+        """Write an execution's counters and the status they give; ``finished_at`` is
+        set when it finishes and cleared when it is unfinished again."""
+        status = counts.status
+        finished_at = current.finished_at
+        if not status.finished:
+            finished_at = None
+        elif finished_at is None:
+            finished_at = self._now()
+        conn.execute(
+            update(executions)
+            .where(executions.c.id == current.id)
+            .values(status=status.value, finished_at=finished_at, **counts.values())
+        )
 
 
-def _derive_status(by_status: dict[str, int]) -> ExecutionStatus:
-    """An execution's status from how many of its jobs are in each status.
+JobChange = tuple[int | None, str | None, str | None, str]
+"""A job's change for its execution's counters: (execution id, status before (None: a
+new job), status after (None: deleted), action)."""
+
+_COUNTERS = ("total", "succeeded", "failed", "skipped",
+             "jobs_total", "jobs_unfinished", "jobs_started", "jobs_failed")
+
+
+@dataclass(frozen=True)
+class ExecutionCounts:
+    """An execution's counters. ``total``, ``succeeded``, ``failed``, ``skipped``
+    count its images (every job but the sync job); the ``jobs_`` ones count every job:
+    all of them, those unfinished, those started (not pending) and those failed."""
+
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    jobs_total: int = 0
+    jobs_unfinished: int = 0
+    jobs_started: int = 0
+    jobs_failed: int = 0
+
+    @classmethod
+    def of_row(cls, row: Row[Any]) -> ExecutionCounts:
+        return cls(**_counters(row))
+
+    def values(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNTERS}
+
+    @property
+    def status(self) -> ExecutionStatus:
+        return _derive_status(self)
+
+
+def recount(conn: Connection, execution_id: int) -> ExecutionCounts:
+    """An execution's counters, counted from its jobs (one GROUP BY)."""
+    counts = dict.fromkeys(_COUNTERS, 0)
+    rows = conn.execute(
+        select(jobs.c.status, jobs.c.action, func.count())
+        .where(jobs.c.execution_id == execution_id)
+        .group_by(jobs.c.status, jobs.c.action)
+    ).all()
+    for job_status, action, count in rows:
+        _tally(counts, job_status, action, count)
+    return ExecutionCounts(**counts)
+
+
+def _counters(row: Row[Any]) -> dict[str, int]:
+    return {name: int(getattr(row, name)) for name in _COUNTERS}
+
+
+def _tally(counts: dict[str, int], job_status: str, action: str, number: int) -> None:
+    """Count ``number`` jobs (negative: take them away) of that status and action."""
+    counts["jobs_total"] += number
+    if job_status in UNFINISHED:
+        counts["jobs_unfinished"] += number
+    if job_status != JobStatus.PENDING:
+        counts["jobs_started"] += number
+    if job_status == JobStatus.FAILED:
+        counts["jobs_failed"] += number
+    if action == JobAction.SYNC:
+        return
+    counts["total"] += number
+    if job_status == JobStatus.SUCCEEDED:
+        counts["succeeded"] += number
+    elif job_status == JobStatus.FAILED:
+        counts["failed"] += number
+    elif job_status == JobStatus.SKIPPED:
+        counts["skipped"] += number
+
+
+def _derive_status(counts: ExecutionCounts) -> ExecutionStatus:
+    """An execution's status from its counters.
 
     Any job unfinished: pending while none has started, else running. All finished:
     succeeded without failures (also with no jobs at all: nothing to do), failed
     when every job failed, partial otherwise.
     """
-    if any(by_status.get(s, 0) for s in UNFINISHED):
-        started = sum(count for s, count in by_status.items() if s != JobStatus.PENDING)
-        return ExecutionStatus.RUNNING if started else ExecutionStatus.PENDING
-    failed = by_status.get(JobStatus.FAILED, 0)
-    if not failed:
+    if counts.jobs_unfinished:
+        return ExecutionStatus.RUNNING if counts.jobs_started else ExecutionStatus.PENDING
+    if not counts.jobs_failed:
         return ExecutionStatus.SUCCEEDED
-    if failed == sum(by_status.values()):
+    if counts.jobs_failed == counts.jobs_total:
         return ExecutionStatus.FAILED
     return ExecutionStatus.PARTIAL
 

@@ -1,8 +1,8 @@
 """Jobs and job logs: the truth behind the jobs list (DESIGN invariant 8).
 
 A job is one action for one image, rule and endpoint, and one queue message. Each
-transition refreshes the job's execution in the same transaction (see
-`shared.store.executions`).
+transition moves its execution's counters by its own change in the same transaction
+(see `shared.store.executions`).
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ class JobStore(ExecutionStore):
                 if not params:
                     return []
             rows = conn.execute(_INSERT_JOBS, params).all()
-            self._refresh(conn, execution_ids)
+            self._move(conn, [(row.execution_id, None, row.status, row.action) for row in rows],
+                       execution_ids)
         return [_job_record(row) for row in rows]
 
     def get_job(self, job_id: int) -> JobRecord:
@@ -189,7 +190,7 @@ class JobStore(ExecutionStore):
             )
         elif count > row.attempts + 1:
             self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
-        self._refresh(conn, [row.execution_id])
+        self._move(conn, [(row.execution_id, row.status, JobStatus.RUNNING.value, row.action)])
         return int(count)
 
     def mark_not_started(
@@ -216,6 +217,7 @@ class JobStore(ExecutionStore):
             count = max(row.attempts + 1, attempt)
             if count > row.attempts + 1:
                 self._log(conn, job_id, LogLevel.WARNING, _unrecorded(row.attempts + 1, count))
+            before = row.status
             row = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id)
@@ -225,7 +227,7 @@ class JobStore(ExecutionStore):
             ).one()
             level = LogLevel.ERROR if final is JobStatus.FAILED else LogLevel.WARNING
             self._log(conn, job_id, level, message)
-            self._refresh(conn, [row.execution_id])
+            self._move(conn, [(row.execution_id, before, row.status, row.action)])
         return _job_record(row)
 
     def mark_retrying(self, job_id: int, error: str, *, lines: Sequence[NewLogLine] = ()
@@ -268,12 +270,13 @@ class JobStore(ExecutionStore):
                 .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.PENDING.value)
                 .values(status=JobStatus.FAILED.value, error=error, finished_at=now,
                         updated_at=now)
-                .returning(jobs.c.id, jobs.c.execution_id)
+                .returning(jobs.c.id, jobs.c.execution_id, jobs.c.action)
             ).all()
             for row in rows:
                 self._log(conn, row.id, LogLevel.ERROR,
                           f"the job could not be queued, it will not run: {error}")
-            self._refresh(conn, {row.execution_id for row in rows})
+            self._move(conn, [(row.execution_id, JobStatus.PENDING.value,
+                               JobStatus.FAILED.value, row.action) for row in rows])
         return sorted(row.id for row in rows)
 
     def mark_queued(self, job_ids: Iterable[int]) -> None:
@@ -297,9 +300,10 @@ class JobStore(ExecutionStore):
                 delete(jobs)
                 .where(jobs.c.id.in_(ids), jobs.c.status == JobStatus.PENDING.value,
                        jobs.c.queued_at.is_(None))
-                .returning(jobs.c.id, jobs.c.execution_id)
+                .returning(jobs.c.id, jobs.c.execution_id, jobs.c.action)
             ).all()
-            self._refresh(conn, {row.execution_id for row in rows})
+            self._move(conn, [(row.execution_id, JobStatus.PENDING.value, None, row.action)
+                              for row in rows])
         return sorted(row.id for row in rows)
 
     def unqueued_jobs(self, recorded_before: datetime, *, limit: int = 500) -> list[JobRecord]:
@@ -338,7 +342,8 @@ class JobStore(ExecutionStore):
             ).one()
             self._log(conn, job_id, LogLevel.INFO,
                       f"retried by an operator after {row.attempts} attempt(s)")
-            self._refresh(conn, [row.execution_id])
+            self._move(conn, [(row.execution_id, JobStatus.FAILED.value, row.status,
+                               row.action)])
         return _job_record(row)
 
     def mark_deferred(self, job_id: int, message: str, *, lines: Sequence[NewLogLine] = ()
@@ -415,18 +420,18 @@ class JobStore(ExecutionStore):
         now = self._now()
         with self._write() as conn:
             self._log_lines(conn, lines)
+            # Locked first: its status before is what its execution's counters hold.
+            before = self._row(conn, jobs, job_id, "job", lock=True).status
             row = conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id)
                 .values(status=status.value, error=error, updated_at=now,
                         finished_at=now if finished else None)
                 .returning(*jobs.c)
-            ).one_or_none()
-            if row is None:
-                raise RecordNotFoundError(f"job {job_id} not found")
+            ).one()
             if log is not None:
                 self._log(conn, job_id, LogLevel.INFO, log)
-            self._refresh(conn, [row.execution_id])
+            self._move(conn, [(row.execution_id, before, row.status, row.action)])
         return _job_record(row)
 
     def _log(self, conn: Connection, job_id: int, level: LogLevel, message: str) -> None:

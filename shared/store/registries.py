@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import Row, Table, delete, insert, select, update
 
-from shared.store.base import UNSET, StoreBase, Unset
+from shared.store.base import UNSET, Unset
 from shared.store.errors import ConflictError, RecordNotFoundError
+from shared.store.executions import ExecutionStore
 from shared.store.records import (
     Credentials,
     EndpointKind,
@@ -20,10 +21,10 @@ from shared.store.records import (
     SourceKind,
     SourceRecord,
 )
-from shared.store.schema import endpoints, rules, sources
+from shared.store.schema import endpoints, jobs, rules, sources
 
 
-class RegistryStore(StoreBase):
+class RegistryStore(ExecutionStore):
     # Sources -----------------------------------------------------------------
 
     def create_source(
@@ -105,7 +106,7 @@ class RegistryStore(StoreBase):
 
         Raises `RecordNotFoundError`, or `ConflictError` while a rule uses it.
         """
-        self._delete_unused(sources, "source", source_id, rules.c.source_id)
+        self._delete_unused(sources, "source", source_id, rules.c.source_id, jobs.c.source_id)
 
     def source_credentials(self, source_id: int) -> Credentials:
         """The source's username and decrypted password. Raises `RecordNotFoundError`."""
@@ -193,7 +194,8 @@ class RegistryStore(StoreBase):
 
         Raises `RecordNotFoundError`, or `ConflictError` while a rule uses it.
         """
-        self._delete_unused(endpoints, "endpoint", endpoint_id, rules.c.endpoint_id)
+        self._delete_unused(endpoints, "endpoint", endpoint_id, rules.c.endpoint_id,
+                            jobs.c.endpoint_id)
 
     def endpoint_credentials(self, endpoint_id: int) -> Credentials:
         """The endpoint's username and decrypted password. Raises `RecordNotFoundError`."""
@@ -238,7 +240,11 @@ class RegistryStore(StoreBase):
             raise RecordNotFoundError(f"{what} {row_id} not found")
         return row
 
-    def _delete_unused(self, table: Table, what: str, row_id: int, used_by: Any) -> None:
+    def _delete_unused(self, table: Table, what: str, row_id: int, used_by: Any,
+                       jobs_of: Any) -> None:
+        """Delete a source or endpoint no rule uses, and its jobs (the database cascades).
+        A rule moved to another one keeps its executions: those that lose jobs are
+        counted again."""
         in_use = ConflictError(f"{what} {row_id} is used by a rule")
         with self._write(lambda _exc: in_use) as conn:
             self._row(conn, table, row_id, what, lock=True)
@@ -250,7 +256,12 @@ class RegistryStore(StoreBase):
                     f"{what} {row_id} is used by rule(s) {', '.join(names)}: "
                     "delete or change them first"
                 )
+            touched = conn.execute(
+                select(jobs.c.execution_id).distinct()
+                .where(jobs_of == row_id, jobs.c.execution_id.is_not(None))
+            ).scalars().all()
             conn.execute(delete(table).where(table.c.id == row_id))
+            self._recount(conn, touched)
 
 
 def _article(noun: str) -> str:

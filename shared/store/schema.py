@@ -168,6 +168,13 @@ executions = Table(
     Column("skipped", Integer, nullable=False, server_default="0"),
     Column("started_at", UTCDateTime(), nullable=False),
     Column("finished_at", UTCDateTime(), nullable=True),
+    # Counters of every job, the sync job too, that each job transition moves in its
+    # own transaction (see `shared.store.executions`): with the image counts above
+    # they give the status without counting the jobs again.
+    Column("jobs_total", Integer, nullable=False, server_default="0"),
+    Column("jobs_unfinished", Integer, nullable=False, server_default="0"),
+    Column("jobs_started", Integer, nullable=False, server_default="0"),
+    Column("jobs_failed", Integer, nullable=False, server_default="0"),
     _one_of("trigger", ExecutionTrigger),
     _one_of("status", ExecutionStatus),
     Index(None, "rule_id", "id"),

@@ -29,6 +29,7 @@ from sqlalchemy import Engine, insert, inspect, text
 
 import cli.main
 from shared.store import (
+    ExecutionStatus,
     JobStatus,
     NewJob,
     QueueDelays,
@@ -413,3 +414,74 @@ def test_a_store_at_0003_knows_the_default_queue_delays(
     # when a crossdock with 0005 opens it, then the default settings' delays are known
     with open_store(url, generate_secret_key()) as store:
         assert store.queue_delays() == QueueDelays(retry=(30, 120, 300, 600), defer=(2,))
+
+
+def test_a_store_at_0006_gets_its_execution_counters_counted(
+    new_database: NewDatabase, engines: Callable[[str], Engine]
+) -> None:
+    # Given a store at revision 0006 with executions: one mid-sync (a sync job that
+    # finished, images in every status, one job of another execution), one finished
+    # with stale image counts, one whose jobs are not recorded yet,
+    url = new_database()
+    engine = engines(url)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), "0006")
+    key = generate_secret_key()
+    with open_store(url, key, create_tables=False) as old:  # tables 0007 leaves alone
+        source = old.create_source(name="s", kind="distribution", url="http://s.example")
+        endpoint = old.create_endpoint(name="e", kind="registry", url="http://e.example")
+        rule = old.create_rule(name="r", source_id=source.id, endpoint_id=endpoint.id,
+                               project="lib")
+    outcomes = {
+        "syncing": [("sync", "succeeded"), ("replicate", "pending"),
+                    ("replicate", "running"), ("replicate", "retrying"),
+                    ("replicate", "succeeded"), ("delete", "failed"), ("replicate", "skipped")],
+        "done": [("sync", "failed"), ("replicate", "succeeded"), ("replicate", "failed")],
+        "new": [],
+    }
+    stored = {"syncing": ("running", 3, 0, None), "done": ("partial", 5, 1, WHEN),
+              "new": ("pending", 0, 0, None)}
+    ids: dict[str, int] = {}
+    with engine.begin() as conn:
+        for name, (status, total, succeeded, finished_at) in stored.items():
+            ids[name] = conn.execute(text(
+                "INSERT INTO executions (rule_id, trigger, status, total, succeeded, failed,"
+                " skipped, started_at, finished_at) VALUES (:r, 'initial', :status, :total,"
+                " :succeeded, 0, 0, :t, :f) RETURNING id"),
+                {"r": rule.id, "status": status, "total": total, "succeeded": succeeded,
+                 "t": WHEN, "f": finished_at}).scalar_one()
+        for name, jobs in outcomes.items():
+            for number, (action, status) in enumerate(jobs):
+                conn.execute(text(
+                    "INSERT INTO jobs (execution_id, rule_id, endpoint_id, source_id,"
+                    " repository, tag, action, status, attempts, created_at, updated_at)"
+                    " VALUES (:x, :r, :e, :s, 'lib/app', :tag, :action, :status, 0, :t, :t)"),
+                    {"x": ids[name], "r": rule.id, "e": endpoint.id, "s": source.id,
+                     "tag": f"v{number}", "action": action, "status": status, "t": WHEN})
+
+    # when a crossdock with 0007 opens it,
+    with open_store(url, key) as store:
+        assert current_revision(store._engine) == head_revision()
+        # then every execution's counters are what counting its jobs gives,
+        for name in outcomes:
+            assert store.execution_counts(ids[name]) == store.recount_execution(ids[name])
+        syncing = store.execution_counts(ids["syncing"])
+        assert (syncing.total, syncing.succeeded, syncing.failed, syncing.skipped,
+                syncing.jobs_total, syncing.jobs_unfinished, syncing.jobs_started,
+                syncing.jobs_failed) == (6, 1, 1, 1, 7, 3, 6, 1)
+        done = store.get_execution(ids["done"])
+        assert (done.total, done.succeeded, done.failed, done.status, done.finished_at) == (
+            2, 1, 1, ExecutionStatus.PARTIAL, WHEN)  # stale counts replaced, status kept
+        new = store.get_execution(ids["new"])
+        assert (new.status, new.total, new.finished_at) == (ExecutionStatus.PENDING, 0, None)
+
+        # and transitions carry on from them.
+        for job in store.list_jobs(execution_id=ids["syncing"], status="running"):
+            store.mark_finished(job.id, "failed", "x")
+        for job in store.list_jobs(execution_id=ids["syncing"]):
+            if not job.status.finished:
+                store.mark_finished(job.id, "succeeded")
+        after = store.get_execution(ids["syncing"])
+        assert (after.status, after.total, after.succeeded, after.failed) == (
+            ExecutionStatus.PARTIAL, 6, 3, 2)
+        assert store.execution_counts(after.id) == store.recount_execution(after.id)
