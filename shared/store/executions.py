@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from shared.store.base import StoreBase
+from shared.store.errors import RecordNotFoundError
 from shared.store.records import (
     ExecutionRecord,
     ExecutionStatus,
@@ -142,20 +143,52 @@ class ExecutionStore(StoreBase):
         """Apply job transitions (execution id, status before or None for a new job,
         status after or None for a deleted one, action) to their executions' counters,
         and derive their status again; ``execution_ids``: executions to derive again
-        even without a change. Per execution: the locked row read, one UPDATE."""
+        even without a change. Per execution one UPDATE adds the changes to the
+        counters and returns the row (it locks it); a second one follows only when
+        the status changes, which is rare (pending to running, running to finished)."""
         moves: dict[int, list[JobChange]] = {i: [] for i in execution_ids if i is not None}
         for change in changes:
             if change[0] is not None:
                 moves.setdefault(change[0], []).append(change)
         for execution_id in sorted(moves):
-            current = self._row(conn, executions, execution_id, "execution", lock=True)
-            counts = _counters(current)
+            deltas = dict.fromkeys(_COUNTERS, 0)
             for _, before, after, action in moves[execution_id]:
                 if before is not None:
-                    _tally(counts, before, action, -1)
+                    _tally(deltas, before, action, -1)
                 if after is not None:
-                    _tally(counts, after, action, 1)
-            self._store_counts(conn, current, ExecutionCounts(**counts))
+                    _tally(deltas, after, action, 1)
+            added = {name: executions.c[name] + delta for name, delta in deltas.items() if delta}
+            if added:
+                row = conn.execute(
+                    update(executions).where(executions.c.id == execution_id)
+                    .values(**added).returning(*executions.c)
+                ).one_or_none()
+            else:
+                row = conn.execute(
+                    select(executions).where(executions.c.id == execution_id).with_for_update()
+                ).one_or_none()
+            if row is None:
+                raise RecordNotFoundError(f"execution {execution_id} not found")
+            self._store_status(conn, row)
+
+    def _store_status(self, conn: Connection, current: Row[Any]) -> None:
+        """Derive an execution's status from its stored counters; written only when it
+        changes (``finished_at`` with it: set when it finishes, cleared when it is
+        unfinished again)."""
+        status = ExecutionCounts.of_row(current).status
+        finished_at = current.finished_at
+        if not status.finished:
+            finished_at = None
+        elif finished_at is None:
+            finished_at = self._now()
+        if status.value == current.status and (finished_at is None) == (
+                current.finished_at is None):
+            return
+        conn.execute(
+            update(executions)
+            .where(executions.c.id == current.id)
+            .values(status=status.value, finished_at=finished_at)
+        )
 
     def _store_counts(self, conn: Connection, current: Row[Any], counts: ExecutionCounts
                       ) -> None:
