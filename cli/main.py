@@ -5,26 +5,31 @@ from __future__ import annotations
 
 import click
 
-from cli.consumer import consumer_command
-from cli.copying import copy_command, sync_command
-from cli.db import db_group
 from cli.errors import run_guarded
-from cli.keys import secret_key_command
-from cli.operator import (
-    endpoints_group,
-    executions_group,
-    jobs_group,
-    links_group,
-    pairs_group,
-    rules_group,
-    sources_group,
-)
-from cli.receiver import receiver_command
+from cli.lazy import LazyGroup
 from shared.logging import configure_logging
 from shared.settings import load_settings
 
+# Each sub-command's module is imported when that command runs (or for --help).
+COMMANDS = {
+    "copy": "cli.copying:copy_command",
+    "sync": "cli.copying:sync_command",
+    "consumer": "cli.consumer:consumer_command",
+    "receiver": "cli.receiver:receiver_command",
+    "secret-key": "cli.keys:secret_key_command",
+    "endpoints": "cli.operator:endpoints_group",
+    "sources": "cli.operator:sources_group",
+    "links": "cli.operator:links_group",
+    "rules": "cli.operator:rules_group",
+    "pairs": "cli.operator:pairs_group",
+    "jobs": "cli.operator:jobs_group",
+    "executions": "cli.operator:executions_group",
+    "db": "cli.db:db_group",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               envvar="CROSSDOCK_CONFIG", help="YAML settings file (CROSSDOCK_* variables win).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every step.")
@@ -36,21 +41,6 @@ def cli(ctx: click.Context, config_file: str | None, verbose: bool) -> None:
         settings = settings.replace(log_level="debug")
     configure_logging(settings)
     ctx.obj = settings
-
-
-cli.add_command(copy_command)
-cli.add_command(sync_command)
-cli.add_command(consumer_command)
-cli.add_command(receiver_command)
-cli.add_command(secret_key_command)
-cli.add_command(endpoints_group)
-cli.add_command(sources_group)
-cli.add_command(links_group)
-cli.add_command(rules_group)
-cli.add_command(pairs_group)
-cli.add_command(jobs_group)
-cli.add_command(executions_group)
-cli.add_command(db_group)
 
 
 def main() -> None:
