@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,7 @@ MiB = 1024 * 1024
 class Run:
     seconds: float
     peak_rss_mib: float
+    cpu_seconds: float = 0.0  # the command's own user + system time
 
 
 def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Run:
@@ -42,6 +44,8 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Run:
     until it exits: `wait4`'s ru_maxrss would count the forked copy of this
     benchmark process from before the exec.
     """
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_before = children.ru_utime + children.ru_stime
     with tempfile.TemporaryFile() as errors:  # a pipe could fill up and stall the command
         started = time.monotonic()
         process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, env=env)
@@ -60,7 +64,8 @@ def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Run:
         stderr = errors.read().decode(errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"{argv[0]} failed ({process.returncode}): {stderr[-2000:]}")
-    return Run(seconds, peak_kib / 1024)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return Run(seconds, peak_kib / 1024, children.ru_utime + children.ru_stime - cpu_before)
 
 
 @contextmanager

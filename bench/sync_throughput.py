@@ -187,7 +187,8 @@ def run_benchmark(rounds: int) -> None:
                 this_round[tool] = rate
                 rates[tool].append(rate)
                 print(f"round {round_no + 1} {tool:9s} {run.seconds:6.2f} s {rate:7.1f} MiB/s  "
-                      f"peak RSS {run.peak_rss_mib:.0f} MiB", flush=True)
+                      f"peak RSS {run.peak_rss_mib:.0f} MiB, {run.cpu_seconds:.2f} CPU-s",
+                      flush=True)
                 stop_and_remove(destination)
             ratios["crossdock/ceiling"].append(this_round["crossdock"] / this_round["ceiling"])
             ratios["crossdock/skopeo"].append(this_round["crossdock"] / this_round["skopeo"])
