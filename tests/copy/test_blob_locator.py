@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 from shared.copy.blobs import BlobLocator
+from tests.support.clock import ManualClock
 
 DIGEST = "sha256:" + "a" * 64
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_blob_is_held_only_where_and_while_it_was_found() -> None:
-    clock = Clock()
+    clock = ManualClock()
     locator = BlobLocator(memory=60, clock=clock)
     locator.remember(DIGEST, "lib/app")
 

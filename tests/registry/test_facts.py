@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from shared.registry.facts import MEMORY, RegistryFacts
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import ManualClock
 
 
 def test_a_learnt_fact_is_believed_for_a_while_then_unknown_again() -> None:
-    clock = Clock()
+    clock = ManualClock()
     facts = RegistryFacts(clock=clock)
     assert facts.get("some fact") is None
 
@@ -27,7 +20,7 @@ def test_a_learnt_fact_is_believed_for_a_while_then_unknown_again() -> None:
 
 
 def test_only_one_caller_finds_out_an_unknown_fact() -> None:
-    facts = RegistryFacts(clock=Clock())
+    facts = RegistryFacts(clock=ManualClock())
 
     claims = [facts.claim("some fact") for _ in range(3)]
 
@@ -36,7 +29,7 @@ def test_only_one_caller_finds_out_an_unknown_fact() -> None:
 
 
 def test_a_fact_that_could_not_be_told_can_be_found_out_again() -> None:
-    facts = RegistryFacts(clock=Clock())
+    facts = RegistryFacts(clock=ManualClock())
     assert facts.claim("some fact")
 
     facts.forget("some fact")
@@ -45,7 +38,7 @@ def test_a_fact_that_could_not_be_told_can_be_found_out_again() -> None:
 
 
 def test_an_abandoned_finding_out_is_given_up_after_a_while() -> None:
-    clock = Clock()
+    clock = ManualClock()
     facts = RegistryFacts(clock=clock)
     assert facts.claim("some fact")
 
