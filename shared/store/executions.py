@@ -4,8 +4,8 @@ An execution's counts and status are derived from its jobs' outcomes, never set
 by hand: every job transition moves its execution's counters by its own change
 (status before, status after, action) in the same transaction, and derives the
 status from them, without counting the jobs again (which made a sync of N images
-read N x N rows). The execution row is locked (``FOR UPDATE`` on PostgreSQL; SQLite
-has one writer at a time) before its counters are read, so two consumers finishing
+read N x N rows). The counters are moved by an ``UPDATE … RETURNING``, which locks
+the execution row (SQLite has one writer at a time), so two consumers finishing
 jobs of one execution at once cannot leave stale counts. `recount` counts the jobs
 again (`refresh_execution`, after jobs changed some other way; the tests check the
 counters against it).
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -173,14 +174,8 @@ class ExecutionStore(StoreBase):
 
     def _store_status(self, conn: Connection, current: Row[Any]) -> None:
         """Derive an execution's status from its stored counters; written only when it
-        changes (``finished_at`` with it: set when it finishes, cleared when it is
-        unfinished again)."""
-        status = ExecutionCounts.of_row(current).status
-        finished_at = current.finished_at
-        if not status.finished:
-            finished_at = None
-        elif finished_at is None:
-            finished_at = self._now()
+        changes."""
+        status, finished_at = self._status_of(current, ExecutionCounts.of_row(current))
         if status.value == current.status and (finished_at is None) == (
                 current.finished_at is None):
             return
@@ -192,19 +187,22 @@ class ExecutionStore(StoreBase):
 
     def _store_counts(self, conn: Connection, current: Row[Any], counts: ExecutionCounts
                       ) -> None:
-        """Write an execution's counters and the status they give; ``finished_at`` is
-        set when it finishes and cleared when it is unfinished again."""
-        status = counts.status
-        finished_at = current.finished_at
-        if not status.finished:
-            finished_at = None
-        elif finished_at is None:
-            finished_at = self._now()
+        """Write an execution's counters and the status they give."""
+        status, finished_at = self._status_of(current, counts)
         conn.execute(
             update(executions)
             .where(executions.c.id == current.id)
             .values(status=status.value, finished_at=finished_at, **counts.values())
         )
+
+    def _status_of(self, current: Row[Any], counts: ExecutionCounts
+                   ) -> tuple[ExecutionStatus, datetime | None]:
+        """The status `counts` give, and ``finished_at`` with it: set when the execution
+        finishes, kept while it stays finished, cleared when it is unfinished again."""
+        status = counts.status
+        if not status.finished:
+            return status, None
+        return status, current.finished_at or self._now()
 
 
 JobChange = tuple[int | None, str | None, str | None, str]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from shared.store.base import StoreBase
 from shared.store.jobs import _job_record
-from shared.store.pairs import _PAIR_OF, _pairs
+from shared.store.pairs import pair_of
 from shared.store.records import EndpointRecord, JobRecord, PairRecord, RuleRecord, SourceRecord
 from shared.store.registries import _endpoint_record, _source_record
 from shared.store.rules import _rule_record
@@ -38,10 +38,7 @@ class JobSettingStore(StoreBase):
             endpoint_row = conn.execute(
                 select(endpoints).where(endpoints.c.id == job.endpoint_id)).first()
             source_row = conn.execute(select(sources).where(sources.c.id == job.source_id)).first()
-            pair = None
-            found = conn.execute(_PAIR_OF, {"rule_id": job.rule_id}).first()
-            if found is not None:
-                pair = _pairs(conn, [(found.rule_id, found.other_id, found.preferred_rule_id)])[0]
+            pair = pair_of(conn, job.rule_id)
         return JobSetting(
             job=job,
             rule=None if rule_row is None else _rule_record(rule_row),

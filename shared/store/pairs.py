@@ -66,10 +66,7 @@ class PairStore(StoreBase):
     def find_pair(self, rule_id: int) -> PairRecord | None:
         """The pair this rule belongs to, or None (also for an unknown rule)."""
         with self._read() as conn:
-            row = conn.execute(_PAIR_OF, {"rule_id": rule_id}).first()
-            if row is None:
-                return None
-            return _pairs(conn, [(row.rule_id, row.other_id, row.preferred_rule_id)])[0]
+            return pair_of(conn, rule_id)
 
     def list_pairs(self) -> list[PairRecord]:
         """Every pair once (as `find_pair` finds them), by the ids of their rules."""
@@ -159,6 +156,14 @@ def _chosen(candidates: Iterable[Row[Any]]) -> list[Pair]:
         key = (min(row.rule_id, row.other_id), max(row.rule_id, row.other_id))
         pairs[key] = row.preferred_rule_id
     return [(first, second, preferred) for (first, second), preferred in sorted(pairs.items())]
+
+
+def pair_of(conn: Connection, rule_id: int) -> PairRecord | None:
+    """The pair this rule belongs to, or None, read on `conn`."""
+    row = conn.execute(_PAIR_OF, {"rule_id": rule_id}).first()
+    if row is None:
+        return None
+    return _pairs(conn, [(row.rule_id, row.other_id, row.preferred_rule_id)])[0]
 
 
 def _pairs(conn: Connection, pairs: Sequence[Pair]) -> list[PairRecord]:
