@@ -459,11 +459,9 @@ def test_a_switched_queue_type_stops_the_worker_with_our_error(broker) -> None:
         t.join(5)
 
 
-def test_a_worker_holds_as_many_deliveries_as_consumer_prefetch_says(broker) -> None:
-    endpoint = broker.endpoint()
-    settings = broker.settings((endpoint,), consumer_concurrency=1, consumer_prefetch=2)
-    queue = work_queue(settings.queue_prefix, endpoint)
-    publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2, 3)))
+def held_by_one_job(broker, settings, endpoint):
+    """A one-thread worker whose handler holds each delivery until `release` is set:
+    (its recorder, the worker, release)."""
     release = threading.Event()
 
     def waiting(delivery: Delivery) -> Outcome:
@@ -471,7 +469,15 @@ def test_a_worker_holds_as_many_deliveries_as_consumer_prefetch_says(broker) -> 
         return Ack()
 
     handler = broker.recorder(waiting)
-    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    return handler, Worker(settings, handler, [endpoint], stop_timeout=10), release
+
+
+def test_a_worker_holds_as_many_deliveries_as_consumer_prefetch_says(broker) -> None:
+    endpoint = broker.endpoint()
+    settings = broker.settings((endpoint,), consumer_concurrency=1, consumer_prefetch=2)
+    queue = work_queue(settings.queue_prefix, endpoint)
+    publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2, 3)))
+    handler, worker, release = held_by_one_job(broker, settings, endpoint)
     with broker.running(worker):
         handler.next()
         # The one thread is busy with job 1, and job 2 is already here, waiting for it
@@ -489,14 +495,7 @@ def test_by_default_a_worker_holds_no_more_deliveries_than_threads(broker) -> No
     settings = broker.settings((endpoint,), consumer_concurrency=1)
     queue = work_queue(settings.queue_prefix, endpoint)
     publish(settings, *(broker.job(endpoint, job_id=i) for i in (1, 2)))
-    release = threading.Event()
-
-    def waiting(delivery: Delivery) -> Outcome:
-        release.wait(10)
-        return Ack()
-
-    handler = broker.recorder(waiting)
-    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    handler, worker, release = held_by_one_job(broker, settings, endpoint)
     with broker.running(worker):
         handler.next()
         # Job 2 stays in the queue for another consumer while the one thread is busy
@@ -512,14 +511,7 @@ def test_a_delivery_not_started_when_the_worker_stops_goes_back_to_the_queue(bro
     settings = broker.settings((endpoint,), consumer_concurrency=1, consumer_prefetch=2)
     queue = work_queue(settings.queue_prefix, endpoint)
     publish(settings, broker.job(endpoint, job_id=1), broker.job(endpoint, job_id=2))
-    release = threading.Event()
-
-    def waiting(delivery: Delivery) -> Outcome:
-        release.wait(10)
-        return Ack()
-
-    handler = broker.recorder(waiting)
-    worker = Worker(settings, handler, [endpoint], stop_timeout=10)
+    handler, worker, release = held_by_one_job(broker, settings, endpoint)
     with broker.running(worker):
         handler.next()
         broker.wait_for(lambda: broker.depth(queue) == 0, timeout=10, what="job 2 held")

@@ -29,10 +29,13 @@ from sqlalchemy import Engine, insert, inspect, text
 
 import cli.main
 from shared.store import (
+    EndpointRecord,
     ExecutionStatus,
     JobStatus,
     NewJob,
     QueueDelays,
+    RuleRecord,
+    SourceRecord,
     StoreError,
     StoreUnavailableError,
     current_revision,
@@ -157,6 +160,21 @@ def assert_upgraded_with_data_kept(url: str, ids: dict[str, int]) -> None:
 
 
 # The schema ------------------------------------------------------------------------------
+
+
+def store_at(engine: Engine, url: str, key: str, revision: str
+             ) -> tuple[SourceRecord, EndpointRecord, RuleRecord]:
+    """Bring a new database to `revision`, with one source, endpoint and rule in it
+    (through a store that leaves the schema alone: the tables it touches are the same
+    at that revision)."""
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), revision)
+    with open_store(url, key, create_tables=False) as old:
+        source = old.create_source(name="s", kind="distribution", url="http://s.example")
+        endpoint = old.create_endpoint(name="e", kind="registry", url="http://e.example")
+        rule = old.create_rule(name="r", source_id=source.id, endpoint_id=endpoint.id,
+                               project="lib")
+    return source, endpoint, rule
 
 
 def describe(engine: Engine) -> dict[str, Any]:
@@ -372,14 +390,8 @@ def test_a_store_at_0002_gets_queued_at_in_place(
     # Given a store at revision 0002 with a job waiting in the queue,
     url = new_database()
     engine = engines(url)
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0002")
     key = generate_secret_key()
-    with open_store(url, key, create_tables=False) as old:  # tables 0003 leaves alone
-        source = old.create_source(name="s", kind="distribution", url="http://s.example")
-        endpoint = old.create_endpoint(name="e", kind="registry", url="http://e.example")
-        rule = old.create_rule(name="r", source_id=source.id, endpoint_id=endpoint.id,
-                               project="lib")
+    source, endpoint, rule = store_at(engine, url, key, "0002")
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO jobs (rule_id, endpoint_id, source_id, repository, tag, action,"
@@ -424,14 +436,8 @@ def test_a_store_at_0006_gets_its_execution_counters_counted(
     # with stale image counts, one whose jobs are not recorded yet,
     url = new_database()
     engine = engines(url)
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "0006")
     key = generate_secret_key()
-    with open_store(url, key, create_tables=False) as old:  # tables 0007 leaves alone
-        source = old.create_source(name="s", kind="distribution", url="http://s.example")
-        endpoint = old.create_endpoint(name="e", kind="registry", url="http://e.example")
-        rule = old.create_rule(name="r", source_id=source.id, endpoint_id=endpoint.id,
-                               project="lib")
+    source, endpoint, rule = store_at(engine, url, key, "0006")
     outcomes = {
         "syncing": [("sync", "succeeded"), ("replicate", "pending"),
                     ("replicate", "running"), ("replicate", "retrying"),
