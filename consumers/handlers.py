@@ -16,6 +16,7 @@ inventory, so that deletes made while it was off are applied when it runs again.
 from __future__ import annotations
 
 import base64
+import contextvars
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -392,10 +393,12 @@ class JobHandlers:
         batch: list[NewJob] = []
         # The repositories' tags are listed a few at a time, and their jobs queued
         # as they come: the copies start while a large project is still being listed.
+        # Each listing runs in a copy of this context, so its log lines name the job.
         with ThreadPoolExecutor(LIST_WORKERS, thread_name_prefix="crossdock-list") as pool:
-            for repository, tags in pool.map(
-                    lambda name: (name, src.tags(name)), repositories):
-                for tag in tags:
+            listings = [(name, pool.submit(contextvars.copy_context().run, src.tags, name))
+                        for name in repositories]
+            for repository, listing in listings:
+                for tag in listing.result():
                     if passes(tag_filters, tag):
                         present.append((repository, tag))
                         batch.append(self._spec(ctx, JobAction.REPLICATE, repository, tag))
