@@ -4,12 +4,13 @@ and one-transaction-per-call helpers."""
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from sqlalchemy import Connection, Engine, Row, Table, select
+from sqlalchemy import Connection, Engine, Insert, Row, Select, Table, bindparam, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -78,10 +79,7 @@ class StoreBase:
     def _row(conn: Connection, table: Table, row_id: int, what: str, *, lock: bool = False
              ) -> Row[Any]:
         """The row with that id, or `RecordNotFoundError`. ``lock``: FOR UPDATE (PostgreSQL)."""
-        query = select(table).where(table.c.id == row_id)
-        if lock:
-            query = query.with_for_update()
-        row = conn.execute(query).one_or_none()
+        row = conn.execute(row_by_id(table, lock), {"row_id": row_id}).one_or_none()
         if row is None:
             raise RecordNotFoundError(f"{what} {row_id} not found")
         return row
@@ -90,10 +88,29 @@ class StoreBase:
     def _upsert(conn: Connection, table: Table, values: dict[str, Any]) -> None:
         """Insert a row, or update the other columns of the row with the same primary key
         (one ``INSERT .. ON CONFLICT DO UPDATE``, atomic on both backends)."""
-        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(table).values(**values)
-        keys = [column.name for column in table.primary_key]
-        conn.execute(statement.on_conflict_do_update(
-            index_elements=keys,
-            set_={name: statement.excluded[name] for name in values if name not in keys},
-        ))
+        conn.execute(upsert_of(conn.dialect.name, table, tuple(values)), values)
+
+
+# Statements of the hot paths are built once per shape and run with parameters: a
+# statement built per call costs SQLAlchemy about twice the CPU of running it (its
+# construction, then its cache key). `bench/store_calls.py` measures the calls.
+
+
+@functools.cache
+def row_by_id(table: Table, lock: bool) -> Select[Any]:
+    """``SELECT * FROM table WHERE id = :row_id`` (``FOR UPDATE`` with ``lock``)."""
+    query = select(table).where(table.c.id == bindparam("row_id"))
+    return query.with_for_update() if lock else query
+
+
+@functools.cache
+def upsert_of(dialect: str, table: Table, names: tuple[str, ...]) -> Insert:
+    """Insert the columns ``names`` (bound by name) or, on a primary key conflict,
+    update the ones outside the key."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values({name: bindparam(name) for name in names})
+    keys = [column.name for column in table.primary_key]
+    return statement.on_conflict_do_update(
+        index_elements=keys,
+        set_={name: statement.excluded[name] for name in names if name not in keys},
+    )

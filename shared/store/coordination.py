@@ -10,11 +10,12 @@ shared by several machines, keep them in sync (NTP) and the TTL well above any s
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Insert, bindparam, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.store.base import StoreBase
@@ -65,43 +66,28 @@ class CoordinationStore(StoreBase):
         extended). Exactly one of several concurrent callers gets it.
         Raises `ValueError` for a TTL that is not positive."""
         now = self._now()
-        expires = now + _ttl(ttl_seconds)
-        dialect_insert = (
-            postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        )
-        statement = dialect_insert(leases).values(
-            key=key, holder=holder, acquired_at=now, expires_at=expires
-        )
-        upsert = statement.on_conflict_do_update(
-            index_elements=[leases.c.key],
-            set_={
-                "holder": statement.excluded.holder,
-                "acquired_at": statement.excluded.acquired_at,
-                "expires_at": statement.excluded.expires_at,
-            },
-            where=or_(leases.c.expires_at <= now, leases.c.holder == holder),
-        ).returning(leases.c.holder)
         with self._write() as conn:
-            return conn.execute(upsert).first() is not None
+            taken = conn.execute(_take_lease(conn.dialect.name), {
+                "key": key, "holder": holder, "acquired_at": now,
+                "expires_at": now + _ttl(ttl_seconds), "now": now,
+            })
+            return taken.first() is not None
 
     def renew_lease(self, key: str, holder: str, ttl_seconds: float) -> bool:
         """Push the expiry ``ttl_seconds`` from now. False when ``holder`` no longer holds
         the lease (it expired and someone else took it, or it was released)."""
         now = self._now()
         with self._write() as conn:
-            result = conn.execute(
-                update(leases)
-                .where(leases.c.key == key, leases.c.holder == holder)
-                .values(expires_at=now + _ttl(ttl_seconds))
-            )
+            result = conn.execute(_RENEW_LEASE, {
+                "lease_key": key, "lease_holder": holder,
+                "expires_at": now + _ttl(ttl_seconds),
+            })
             return bool(result.rowcount)
 
     def release_lease(self, key: str, holder: str) -> bool:
         """Give the lease up. False when ``holder`` did not hold it (nothing changes)."""
         with self._write() as conn:
-            result = conn.execute(
-                delete(leases).where(leases.c.key == key, leases.c.holder == holder)
-            )
+            result = conn.execute(_RELEASE_LEASE, {"lease_key": key, "lease_holder": holder})
             return bool(result.rowcount)
 
     def lease_holder(self, key: str) -> str | None:
@@ -112,6 +98,36 @@ class CoordinationStore(StoreBase):
                 .where(leases.c.key == key, leases.c.expires_at > self._now())
             ).scalar_one_or_none()
         return holder
+
+
+# Built once (a consumer takes and lets go of a lease per job); see `shared.store.base`.
+_RENEW_LEASE = update(leases).where(
+    leases.c.key == bindparam("lease_key"), leases.c.holder == bindparam("lease_holder")
+).values(expires_at=bindparam("expires_at"))
+_RELEASE_LEASE = delete(leases).where(
+    leases.c.key == bindparam("lease_key"), leases.c.holder == bindparam("lease_holder")
+)
+
+
+@functools.cache
+def _take_lease(dialect: str) -> Insert:
+    """Take the lease ``:key`` for ``:holder`` if it is free, expired at ``:now``, or
+    already its own; returns the holder when taken, no row otherwise."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(leases).values(
+        key=bindparam("key"), holder=bindparam("holder"),
+        acquired_at=bindparam("acquired_at"), expires_at=bindparam("expires_at"),
+    )
+    return statement.on_conflict_do_update(
+        index_elements=[leases.c.key],
+        set_={
+            "holder": statement.excluded.holder,
+            "acquired_at": statement.excluded.acquired_at,
+            "expires_at": statement.excluded.expires_at,
+        },
+        where=or_(leases.c.expires_at <= bindparam("now"),
+                  leases.c.holder == statement.excluded.holder),
+    ).returning(leases.c.holder)
 
 
 def _ttl(seconds: float) -> timedelta:

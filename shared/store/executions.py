@@ -13,14 +13,15 @@ counters against it).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, Update, bindparam, func, insert, select, update
 
-from shared.store.base import StoreBase
+from shared.store.base import StoreBase, row_by_id
 from shared.store.errors import RecordNotFoundError
 from shared.store.records import (
     ExecutionRecord,
@@ -158,16 +159,13 @@ class ExecutionStore(StoreBase):
                     _tally(deltas, before, action, -1)
                 if after is not None:
                     _tally(deltas, after, action, 1)
-            added = {name: executions.c[name] + delta for name, delta in deltas.items() if delta}
+            added = {f"add_{name}": delta for name, delta in deltas.items() if delta}
             if added:
-                row = conn.execute(
-                    update(executions).where(executions.c.id == execution_id)
-                    .values(**added).returning(*executions.c)
-                ).one_or_none()
+                moved = _add_to_counters(tuple(name for name, delta in deltas.items() if delta))
+                row = conn.execute(moved, {"row_id": execution_id, **added}).one_or_none()
             else:
-                row = conn.execute(
-                    select(executions).where(executions.c.id == execution_id).with_for_update()
-                ).one_or_none()
+                row = conn.execute(row_by_id(executions, True),
+                                   {"row_id": execution_id}).one_or_none()
             if row is None:
                 raise RecordNotFoundError(f"execution {execution_id} not found")
             self._store_status(conn, row)
@@ -179,11 +177,8 @@ class ExecutionStore(StoreBase):
         if status.value == current.status and (finished_at is None) == (
                 current.finished_at is None):
             return
-        conn.execute(
-            update(executions)
-            .where(executions.c.id == current.id)
-            .values(status=status.value, finished_at=finished_at)
-        )
+        conn.execute(_SET_STATUS, {"row_id": current.id, "status": status.value,
+                                   "finished_at": finished_at})
 
     def _store_counts(self, conn: Connection, current: Row[Any], counts: ExecutionCounts
                       ) -> None:
@@ -203,6 +198,20 @@ class ExecutionStore(StoreBase):
         if not status.finished:
             return status, None
         return status, current.finished_at or self._now()
+
+
+# Built once per shape (see `shared.store.base`): every job transition runs them.
+_SET_STATUS = update(executions).where(executions.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), finished_at=bindparam("finished_at"))
+
+
+@functools.cache
+def _add_to_counters(names: tuple[str, ...]) -> Update:
+    """Add ``:add_<name>`` to each counter of ``names`` of execution ``:row_id``, and
+    return the row."""
+    return (update(executions).where(executions.c.id == bindparam("row_id"))
+            .values({name: executions.c[name] + bindparam(f"add_{name}") for name in names})
+            .returning(*executions.c))
 
 
 JobChange = tuple[int | None, str | None, str | None, str]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     null,
+    or_,
     select,
     update,
 )
@@ -47,8 +48,19 @@ _NEWER_JOB = select(func.max(jobs.c.id)).where(
     jobs.c.repository == bindparam("repository"),
     jobs.c.tag == bindparam("tag"),
     jobs.c.id > bindparam("id"),
-    jobs.c.action.in_((JobAction.REPLICATE.value, JobAction.DELETE.value)),
+    # Not IN (...): SQLAlchemy expands an IN's parameters on every run.
+    or_(jobs.c.action == JobAction.REPLICATE.value, jobs.c.action == JobAction.DELETE.value),
 )
+# Built once (see `shared.store.base`): each consumer job runs them.
+_START_RUN = update(jobs).where(jobs.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), attempts=bindparam("attempts"),
+    started_at=bindparam("started_at"), finished_at=null(), updated_at=bindparam("updated_at"),
+)
+_TRANSITION = update(jobs).where(jobs.c.id == bindparam("row_id")).values(
+    status=bindparam("status"), error=bindparam("error"), updated_at=bindparam("updated_at"),
+    finished_at=bindparam("finished_at"),
+).returning(*jobs.c)
+_INSERT_LOG = insert(job_logs)
 
 
 class JobStore(ExecutionStore):
@@ -169,19 +181,11 @@ class JobStore(ExecutionStore):
         row = self._row(conn, jobs, job_id, "job", lock=True)
         if not finished_too and JobStatus(row.status) in _FINISHED:
             return None
-        self._log_lines(conn, lines)
+        self._log_lines(conn, lines, job_id)
         count = max(row.attempts + 1, attempt)
-        conn.execute(
-            update(jobs)
-            .where(jobs.c.id == job_id)
-            .values(
-                status=JobStatus.RUNNING.value,
-                attempts=count,
-                started_at=row.started_at or now,
-                finished_at=None,
-                updated_at=now,
-            )
-        )
+        conn.execute(_START_RUN, {"row_id": job_id, "status": JobStatus.RUNNING.value,
+                                  "attempts": count, "started_at": row.started_at or now,
+                                  "updated_at": now})
         if row.status == JobStatus.RUNNING:
             self._log(
                 conn, job_id, LogLevel.WARNING,
@@ -419,38 +423,38 @@ class JobStore(ExecutionStore):
     ) -> JobRecord:
         now = self._now()
         with self._write() as conn:
-            self._log_lines(conn, lines)
             # Locked first: its status before is what its execution's counters hold.
             before = self._row(conn, jobs, job_id, "job", lock=True).status
-            row = conn.execute(
-                update(jobs)
-                .where(jobs.c.id == job_id)
-                .values(status=status.value, error=error, updated_at=now,
-                        finished_at=now if finished else None)
-                .returning(*jobs.c)
-            ).one()
+            self._log_lines(conn, lines, job_id)
+            row = conn.execute(_TRANSITION, {
+                "row_id": job_id, "status": status.value, "error": error, "updated_at": now,
+                "finished_at": now if finished else None,
+            }).one()
             if log is not None:
                 self._log(conn, job_id, LogLevel.INFO, log)
             self._move(conn, [(row.execution_id, before, row.status, row.action)])
         return _job_record(row)
 
     def _log(self, conn: Connection, job_id: int, level: LogLevel, message: str) -> None:
-        conn.execute(
-            insert(job_logs).values(job_id=job_id, at=self._now(), level=level.value,
-                                    message=message)
-        )
+        conn.execute(_INSERT_LOG, {"job_id": job_id, "at": self._now(), "level": level.value,
+                                   "message": message})
 
     @staticmethod
-    def _log_lines(conn: Connection, lines: Sequence[NewLogLine]) -> None:
-        """Insert lines kept back, skipping those of jobs that no longer exist."""
+    def _log_lines(conn: Connection, lines: Sequence[NewLogLine], locked: int | None = None
+                   ) -> None:
+        """Insert lines kept back, skipping those of jobs that no longer exist;
+        ``locked``: a job this transaction has read (and locked), known to exist."""
         if not lines:
             return
         ids = sorted({line.job_id for line in lines})
-        existing = set(conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids))).scalars())
+        if ids == [locked]:
+            existing = {locked}
+        else:
+            existing = set(conn.execute(select(jobs.c.id).where(jobs.c.id.in_(ids))).scalars())
         rows = [{"job_id": line.job_id, "at": line.at, "level": LogLevel(line.level).value,
                  "message": line.message} for line in lines if line.job_id in existing]
         if rows:
-            conn.execute(insert(job_logs), rows)
+            conn.execute(_INSERT_LOG, rows)
 
 def _existing_rules(conn: Connection, rule_ids: set[int]) -> set[int]:
     """Which of `rule_ids` exist, each locked against deletion until the transaction

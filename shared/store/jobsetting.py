@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
-from shared.store.base import StoreBase
+from shared.store.base import StoreBase, row_by_id
 from shared.store.jobs import _job_record
 from shared.store.pairs import pair_of
 from shared.store.records import EndpointRecord, JobRecord, PairRecord, RuleRecord, SourceRecord
@@ -34,10 +32,11 @@ class JobSettingStore(StoreBase):
         for an unknown job."""
         with self._read() as conn:
             job = _job_record(self._row(conn, jobs, job_id, "job"))
-            rule_row = conn.execute(select(rules).where(rules.c.id == job.rule_id)).first()
-            endpoint_row = conn.execute(
-                select(endpoints).where(endpoints.c.id == job.endpoint_id)).first()
-            source_row = conn.execute(select(sources).where(sources.c.id == job.source_id)).first()
+            rule_row = conn.execute(row_by_id(rules, False), {"row_id": job.rule_id}).first()
+            endpoint_row = conn.execute(row_by_id(endpoints, False),
+                                        {"row_id": job.endpoint_id}).first()
+            source_row = conn.execute(row_by_id(sources, False),
+                                      {"row_id": job.source_id}).first()
             pair = pair_of(conn, job.rule_id)
         return JobSetting(
             job=job,
