@@ -367,7 +367,7 @@ class Transport:
         return self._auth.scheme
 
 
-# -- errors ---------------------------------------------------------------------
+# -- preparing requests ---------------------------------------------------------
 
 
 # A URL `requests` would send as it is: http(s), a lower-case host, and a path and
@@ -387,8 +387,8 @@ def plain_prepared(method: str, url: str, headers: Mapping[str, str | bytes],
 
     A registry request sends the URL of its path, or a `Location` the registry gave,
     as it is; preparing it by hand skips parsing and re-quoting it twice, cookie and
-    netrc lookups and hooks: about a quarter of the CPU of a small request (a HEAD, a
-    mount). The headers are still checked by `requests`."""
+    netrc lookups and hooks: a sixth of the CPU of a HEAD and a mount (3.52 against
+    2.96 M instructions, counted by callgrind). The headers are still checked by `requests`."""
     if params:
         if not all(isinstance(value, str) for value in params.values()):
             return None
@@ -407,6 +407,9 @@ def plain_prepared(method: str, url: str, headers: Mapping[str, str | bytes],
     if prepared.method not in ("GET", "HEAD") and "Content-Length" not in prepared.headers:
         prepared.headers["Content-Length"] = "0"
     return prepared
+
+
+# -- errors ---------------------------------------------------------------------
 
 
 def error_for(response: Response, what: str) -> Exception:

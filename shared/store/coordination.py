@@ -10,9 +10,8 @@ shared by several machines, keep them in sync (NTP) and the TTL well above any s
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import Insert, bindparam, delete, or_, select, update
@@ -109,7 +108,7 @@ _RELEASE_LEASE = delete(leases).where(
 )
 
 
-@functools.cache
+@cache
 def _take_lease(dialect: str) -> Insert:
     """Take the lease ``:key`` for ``:holder`` if it is free, expired at ``:now``, or
     already its own; returns the holder when taken, no row otherwise."""
