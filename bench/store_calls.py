@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import _common  # noqa: F401  (puts the repository on the path)
+from sqlalchemy import create_engine, make_url
 
 from consumers.joblog import JobLog
 from shared.settings import Settings
@@ -38,6 +38,7 @@ from shared.store import (
     open_store,
     repository_lease_key,
 )
+from shared.store.engine import database_url
 
 
 class Timings:
@@ -124,18 +125,40 @@ def main() -> None:
                         help="default: SQLite in a temporary directory")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="crossdock-store-calls-"))
-    settings: dict[str, Any] = {
-        "database_url": args.database_url or f"sqlite:///{workdir / 'crossdock.db'}",
-        "secret_key": generate_secret_key(), "log_level": "warning",
-    }
-    store = open_store(Settings(**settings))
     timings = Timings()
     try:
-        replay(store, args.jobs, timings)
+        with scratch_database(args.database_url, workdir) as url:
+            store = open_store(Settings(database_url=url, secret_key=generate_secret_key(),
+                                        log_level="warning"))
+            try:
+                replay(store, args.jobs, timings)
+            finally:
+                store.close()
     finally:
-        store.close()
         shutil.rmtree(workdir, ignore_errors=True)
     report(timings, args.jobs)
+
+
+@contextmanager
+def scratch_database(server_url: str, workdir: Path) -> Iterator[str]:
+    """A database of its own for the run: a SQLite file in `workdir`, or a new database
+    on the PostgreSQL server of `server_url`, dropped at the end."""
+    if not server_url:
+        yield f"sqlite:///{workdir / 'crossdock.db'}"
+        return
+    url = make_url(database_url(server_url).render_as_string(hide_password=False))
+    name = f"crossdock_store_calls_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
 
 
 if __name__ == "__main__":
