@@ -38,6 +38,7 @@ bench: venv services
 	$(BIN)/python bench/webhook_intake.py
 	$(BIN)/python bench/replication_latency.py
 	$(BIN)/python bench/console_pages.py
+	$(BIN)/python bench/store_calls.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
