@@ -3,32 +3,15 @@ it replays ends succeeded, with its inventory entry, its log and no lease left."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 from shared.settings import Settings
 from shared.store import ExecutionStatus, JobStatus, Store, generate_secret_key, open_store
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_bench() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # its `import _common`
-    try:
-        spec = importlib.util.spec_from_file_location("store_calls_bench",
-                                                      BENCH / "store_calls.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
+from tests.support.bench_scripts import load_bench
 
 
 def test_each_replayed_job_goes_through_the_store_as_a_consumers_would(tmp_path: Path) -> None:
-    bench = load_bench()
+    bench = load_bench("store_calls")
     timings = bench.Timings()
     store = open_store(Settings(database_url=f"sqlite:///{tmp_path / 'crossdock.db'}",
                                 secret_key=generate_secret_key()))

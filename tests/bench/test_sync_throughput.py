@@ -4,32 +4,21 @@ Content-Length, into the same repository name, nothing else."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 import requests
 
+from tests.support.bench_scripts import load_bench
 from tests.support.images import push_image
 from tests.support.registry_log import served
 from tests.support.registry_server import RegistryServer
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "sync_throughput.py"
 MiB = 1024 * 1024
 
 
-def load_bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sync_throughput_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_workload_is_the_issues_second_row() -> None:
-    bench = load_bench()
+    bench = load_bench("sync_throughput")
 
     unique_mib = (bench.IMAGES * bench.LAYERS_PER_IMAGE * bench.LAYER_MIB
                   + len(bench.INDEX_PLATFORMS) * bench.LAYER_MIB)
@@ -57,8 +46,8 @@ def test_the_ceiling_streams_each_blob_get_post_put_with_content_length_and_noth
     monkeypatch.setattr(requests.Session, "send", recording_send)
 
     # When the ceiling copies them
-    load_bench().raw_copy({"source": registry.url, "destination": registry2.url,
-                           "blobs": blobs})
+    load_bench("sync_throughput").raw_copy({"source": registry.url,
+                                            "destination": registry2.url, "blobs": blobs})
 
     # Then each blob cost a GET at the source, and a POST and a PUT at the destination
     at_source = [(r.method, r.status) for r in served(registry)[-len(blobs):]]

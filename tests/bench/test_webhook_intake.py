@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load_bench() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # for its `_common`
-    try:
-        spec = importlib.util.spec_from_file_location("webhook_intake_bench",
-                                                      BENCH / "webhook_intake.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCH))
+from tests.support.bench_scripts import load_bench
 
 
 def test_medians_of_the_runs_are_compared_and_a_slowdown_over_ten_percent_is_outside() -> None:
-    bench = load_bench()
+    bench = load_bench("webhook_intake")
 
     change, within = bench.judge([950, 1010, 990], [1000, 1000, 1005])
     assert (round(change, 3), within) == (-0.01, True)
@@ -34,7 +16,7 @@ def test_medians_of_the_runs_are_compared_and_a_slowdown_over_ten_percent_is_out
 
 
 def test_a_runs_rate_is_read_from_what_any_version_of_the_script_prints() -> None:
-    bench = load_bench()
+    bench = load_bench("webhook_intake")
     printed = ("accepted 10180 of 10180 events (0 non-2xx) at 1016 events/s "
                "with 2 workers x 8 threads\n")
 
@@ -43,4 +25,4 @@ def test_a_runs_rate_is_read_from_what_any_version_of_the_script_prints() -> Non
 
 
 def test_it_says_it_has_no_peer_alternative() -> None:
-    assert "no peer alternative" in load_bench().NO_PEER
+    assert "no peer alternative" in load_bench("webhook_intake").NO_PEER
