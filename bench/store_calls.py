@@ -3,8 +3,8 @@
 Replays, job after job on one thread, the store calls a consumer makes for a job of
 an initial sync, with the arguments it passes: read the job's setting, ask for a
 newer job, take the repository's lease, start the run (with its first log line),
-ask for a newer job again, finish it with its inventory entry and log lines, and
-let the lease go. No registry, no broker, no other thread: the figure is the store's
+ask for a newer job again, record its inventory entry, finish it with its log
+lines, and let the lease go. No registry, no broker, no other thread: the figure is the store's
 own CPU per call, which `bench/job_costs.py` counts in statements and transactions.
 
     .venv/bin/python bench/store_calls.py --jobs 2000
@@ -29,7 +29,6 @@ from sqlalchemy import create_engine, make_url
 from consumers.joblog import JobLog
 from shared.settings import Settings
 from shared.store import (
-    InventoryEntry,
     JobAction,
     JobStatus,
     NewJob,
@@ -94,12 +93,8 @@ def replay(store: Store, jobs: int, timings: Timings) -> None:
             store.newer_job(job)
         job_log("info", "copied 2 blobs, manifest last")
         job_log("info", "succeeded")
-        entry = InventoryEntry(rule_id=rule.id, repository=job.repository, tag="v1",
-                               source_repository=job.repository, digest=digest,
-                               updated_at=store.now())
         with timings.timed("record_inventory"):
-            store.record_inventory(entry.rule_id, entry.repository, entry.tag,
-                                   entry.source_repository, entry.digest)
+            store.record_inventory(rule.id, job.repository, "v1", job.repository, digest)
         with timings.timed("mark_finished"):
             store.mark_finished(job.id, JobStatus.SUCCEEDED, None, lines=job_log.take())
         with timings.timed("release_lease"):
