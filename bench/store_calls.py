@@ -20,11 +20,10 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import _common  # noqa: F401  (puts the repository on the path)
-from sqlalchemy import create_engine, make_url
 
 from consumers.joblog import JobLog
 from shared.settings import Settings
@@ -37,7 +36,7 @@ from shared.store import (
     open_store,
     repository_lease_key,
 )
-from shared.store.engine import database_url
+from tests.support.cluster_pipeline import postgres_database
 
 
 class Timings:
@@ -134,26 +133,12 @@ def main() -> None:
     report(timings, args.jobs)
 
 
-@contextmanager
-def scratch_database(server_url: str, workdir: Path) -> Iterator[str]:
+def scratch_database(server_url: str, workdir: Path) -> AbstractContextManager[str]:
     """A database of its own for the run: a SQLite file in `workdir`, or a new database
     on the PostgreSQL server of `server_url`, dropped at the end."""
     if not server_url:
-        yield f"sqlite:///{workdir / 'crossdock.db'}"
-        return
-    url = make_url(database_url(server_url).render_as_string(hide_password=False))
-    name = f"crossdock_store_calls_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        try:
-            yield url.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+        return nullcontext(f"sqlite:///{workdir / 'crossdock.db'}")
+    return postgres_database(server_url)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,11 @@ class StoreBase:
         conn.execute(upsert_of(conn.dialect.name, table, tuple(values)), values)
 
 
+def dialect_insert(dialect: str) -> Callable[[Table], postgresql.Insert | sqlite.Insert]:
+    """The ``insert`` of the dialect named ``dialect``, with ``ON CONFLICT`` clauses."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 # Statements of the hot paths are built once per shape and run with parameters: a
 # statement built per call costs SQLAlchemy about twice the CPU of running it (its
 # construction, then its cache key). `bench/store_calls.py` measures the calls.
@@ -107,8 +112,7 @@ def row_by_id(table: Table, lock: bool) -> Select[Any]:
 def upsert_of(dialect: str, table: Table, names: tuple[str, ...]) -> Insert:
     """Insert the columns ``names`` (bound by name) or, on a primary key conflict,
     update the ones outside the key."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values({name: bindparam(name) for name in names})
+    statement = dialect_insert(dialect)(table).values({name: bindparam(name) for name in names})
     keys = [column.name for column in table.primary_key]
     return statement.on_conflict_do_update(
         index_elements=keys,

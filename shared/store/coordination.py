@@ -15,9 +15,8 @@ from functools import cache, lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy import Insert, bindparam, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from shared.store.base import StoreBase
+from shared.store.base import StoreBase, dialect_insert
 from shared.store.schema import leases
 
 SCHEDULER_LEASE_KEY = "scheduler"
@@ -112,8 +111,7 @@ _RELEASE_LEASE = delete(leases).where(
 def _take_lease(dialect: str) -> Insert:
     """Take the lease ``:key`` for ``:holder`` if it is free, expired at ``:now``, or
     already its own; returns the holder when taken, no row otherwise."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(leases).values(
+    statement = dialect_insert(dialect)(leases).values(
         key=bindparam("key"), holder=bindparam("holder"),
         acquired_at=bindparam("acquired_at"), expires_at=bindparam("expires_at"),
     )

@@ -12,11 +12,10 @@ from collections.abc import Iterable
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.errors import CrossdockError
 from shared.settings import Settings
-from shared.store.base import StoreBase
+from shared.store.base import StoreBase, dialect_insert
 from shared.store.records import DelayQueueKind, QueueDelays
 from shared.store.schema import queue_delays
 
@@ -32,10 +31,10 @@ class DelayStore(StoreBase):
         missing = wanted - self._recorded()
         if not missing:
             return
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        insert = dialect_insert(self._engine.dialect.name)
         rows = [{"kind": kind, "seconds": seconds} for kind, seconds in sorted(missing)]
         with self._write() as conn:
-            conn.execute(dialect.insert(queue_delays).values(rows).on_conflict_do_nothing())
+            conn.execute(insert(queue_delays).values(rows).on_conflict_do_nothing())
 
     def queue_delays(self) -> QueueDelays:
         """Every delay recorded, shortest first."""

@@ -159,10 +159,11 @@ class ExecutionStore(StoreBase):
                     _tally(deltas, before, action, -1)
                 if after is not None:
                     _tally(deltas, after, action, 1)
-            added = {f"add_{name}": delta for name, delta in deltas.items() if delta}
-            if added:
-                moved = _add_to_counters(tuple(name for name, delta in deltas.items() if delta))
-                row = conn.execute(moved, {"row_id": execution_id, **added}).one_or_none()
+            moving = tuple(name for name, delta in deltas.items() if delta)
+            if moving:
+                added = {f"add_{name}": deltas[name] for name in moving}
+                row = conn.execute(_add_to_counters(moving),
+                                   {"row_id": execution_id, **added}).one_or_none()
             else:
                 row = conn.execute(row_by_id(executions, True),
                                    {"row_id": execution_id}).one_or_none()

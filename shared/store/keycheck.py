@@ -14,10 +14,9 @@ from collections.abc import Iterator
 from datetime import datetime
 
 from sqlalchemy import Connection, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from shared.errors import ConfigurationError
-from shared.store.base import StoreBase
+from shared.store.base import StoreBase, dialect_insert
 from shared.store.schema import endpoints, key_check, sources
 
 CHECK_TEXT = "crossdock secret key check"
@@ -108,8 +107,7 @@ def _check_token(conn: Connection) -> str | None:
 def _record_check(conn: Connection, token: str, now: datetime) -> None:
     """Record the check unless another process just did (theirs stays: the caller
     then checks its key against it)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    conn.execute(dialect.insert(key_check)
+    conn.execute(dialect_insert(conn.dialect.name)(key_check)
                  .values(id=_CHECK_ID, token=token, updated_at=now)
                  .on_conflict_do_nothing(index_elements=[key_check.c.id]))
 
