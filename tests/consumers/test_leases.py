@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from consumers.leases import LeaseKeeper, Share, new_holder
+from consumers.leases import POLL_FIRST_SECONDS, POLL_SECONDS, LeaseKeeper, Share, new_holder
 from shared.store import Store, StoreUnavailableError, generate_secret_key, open_store
 
 KEY = "1/lib/app"
@@ -290,3 +290,43 @@ def test_a_shared_lease_lost_is_lost_for_every_run_under_it(
     # and no run joins a lost lease
     late = Attempt(keeper, new_holder(3), Share(7, "v3"))
     assert late.waits()
+
+
+class OtherProcessLetsGo:
+    """A consumer's `stopping` that never stops and records how long the run taking
+    a lease waits between asks; the other process's run lets the lease go at the
+    `after`-th wait. (The renewer thread is told to stop at once.)"""
+
+    def __init__(self, store: Store, other: str, after: int) -> None:
+        self._store, self._other, self._after = store, other, after
+        self.waits: list[float] = []
+
+    def is_set(self) -> bool:
+        return False
+
+    def wait(self, timeout: float) -> bool:
+        if threading.current_thread().name == "lease-renewer":
+            return True
+        self.waits.append(timeout)
+        if len(self.waits) == self._after:
+            self._store.release_lease(KEY, self._other)
+        return False
+
+
+def test_a_lease_another_process_holds_is_asked_for_again_soon_and_often(
+    store: Store,
+) -> None:
+    """Its deliveries wait meanwhile: the store is asked again within 50 ms, then at
+    least every `POLL_SECONDS` however long the other process holds it."""
+    other = new_holder(9)
+    assert store.try_acquire_lease(KEY, other, TTL)
+    stopping = OtherProcessLetsGo(store, other, after=20)
+    keeper = LeaseKeeper(store, stopping, ttl=TTL, clock=Clock())  # type: ignore[arg-type]
+    told: list[str | None] = []
+
+    assert keeper.acquire(KEY, new_holder(1), told.append)
+
+    assert told == [other]
+    assert len(stopping.waits) == 20
+    assert stopping.waits[0] == POLL_FIRST_SECONDS
+    assert max(stopping.waits) == POLL_SECONDS <= 0.25
