@@ -37,6 +37,15 @@ class Run:
     cpu_seconds: float = 0.0  # the command's own user + system time
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds a live process has used so far (0 when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_measured(argv: list[str], env: dict[str, str] | None = None) -> Run:
     """Run a command to completion; its wall time and peak RSS.
 

@@ -55,7 +55,14 @@ from pathlib import Path
 
 import pika
 import requests
-from _common import CROSSDOCK, MiB, delete_endpoint_queues, registry_pool, run_measured
+from _common import (
+    CROSSDOCK,
+    MiB,
+    cpu_seconds,
+    delete_endpoint_queues,
+    registry_pool,
+    run_measured,
+)
 
 from shared.queues import work_queue
 from shared.settings import Settings, load_settings
@@ -92,15 +99,6 @@ def children_cpu() -> float:
     """CPU seconds of this process's children reaped so far (a finished command's)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
-
-
-def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds a live process has used so far (0 when gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the workload ----------------------------------------------------------------------

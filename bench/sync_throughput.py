@@ -136,6 +136,7 @@ def run_benchmark(rounds: int) -> None:
         CROSSDOCK_WARM_UP,
         MiB,
         cached_bytecode,
+        cpu_seconds,
         registry_pool,
         run_measured,
         stop_and_remove,
@@ -175,7 +176,10 @@ def run_benchmark(rounds: int) -> None:
                                                      "destination": destination.url,
                                                      "blobs": blobs}))
                     argv = [sys.executable, __file__, "--raw-copy", str(spec_path)]
+                registries = (source.pid, destination.pid)
+                registry_cpu = -sum(cpu_seconds(pid) for pid in registries)
                 run = run_measured(argv, env)
+                registry_cpu += sum(cpu_seconds(pid) for pid in registries)
                 if tool == "ceiling":
                     wrong = missing_blobs(destination.url, blobs)
                 else:
@@ -187,7 +191,8 @@ def run_benchmark(rounds: int) -> None:
                 this_round[tool] = rate
                 rates[tool].append(rate)
                 print(f"round {round_no + 1} {tool:9s} {run.seconds:6.2f} s {rate:7.1f} MiB/s  "
-                      f"peak RSS {run.peak_rss_mib:.0f} MiB, {run.cpu_seconds:.2f} CPU-s",
+                      f"peak RSS {run.peak_rss_mib:.0f} MiB, {run.cpu_seconds:.2f} CPU-s "
+                      f"(registries {registry_cpu:.2f} CPU-s)",
                       flush=True)
                 stop_and_remove(destination)
             ratios["crossdock/ceiling"].append(this_round["crossdock"] / this_round["ceiling"])
