@@ -5,6 +5,13 @@ process put or saw it there): cross-repository mount. Same registry as the
 source: mount from the source repository. Otherwise: stream it across. A blob
 that another thread is already uploading to the same registry is waited for and
 then mounted, so a base layer shared by many images crosses the wire once.
+
+One thread at a time asks about or writes a blob in a repository: it claims the
+blob there first, and the others wait for it. On Distribution's filesystem storage
+the write of a blob's link file is not atomic, so a HEAD of that blob in that
+repository while it is being written can answer 500 (seen in a one-repository
+sync of 300 tags: a HEAD of the shared base), and a second write of it makes a
+manifest PUT or pull reading it fail.
 """
 
 from __future__ import annotations
@@ -40,9 +47,19 @@ class TransferStats:
                 setattr(self, name, getattr(self, name) + value)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """The right to ask about and write one blob in one repository, until released.
+
+    `mount_from`: a repository of the registry known to hold it, else None (upload)."""
+
+    key: tuple[str, str | None]  # (digest, repository), or (digest, None) for an upload
+    mount_from: str | None
+
+
 class BlobLocator:
     """Which repositories of one destination registry hold which blobs, as this
-    process found or put them there, and which blobs are on their way there now."""
+    process found or put them there, and which blobs are being written there now."""
 
     def __init__(self, memory: float = LOCATOR_MEMORY,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,7 +67,7 @@ class BlobLocator:
         self._memory = memory
         self._clock = clock
         self._known: dict[str, dict[str, float]] = {}  # digest -> repository -> when
-        self._inflight: dict[str, threading.Event] = {}
+        self._claimed: dict[tuple[str, str | None], threading.Event] = {}
 
     def remember(self, digest: str, repository: str) -> None:
         with self._lock:
@@ -69,26 +86,27 @@ class BlobLocator:
             for holders in self._known.values():
                 holders.pop(repository, None)
 
-    def claim(self, digest: str, repository: str) -> tuple[str | None, threading.Event | None]:
-        """Decide how to get `digest` into `repository`.
+    def claim(self, digest: str, repository: str) -> Claim | threading.Event:
+        """Claim `digest` in `repository`, or the event to wait for before asking again.
 
-        Returns ``(mount_from, None)`` when a repository holding it is known,
-        ``(None, event)`` when another upload is in flight (wait, then ask
-        again), and ``(None, None)`` when the caller must upload it: it then
-        owns the upload and must call `release`.
-        """
+        An upload of `digest` in flight anywhere in the registry, or another claim
+        of it in `repository`, is waited for: afterwards it can be mounted, or is
+        there already. Otherwise the claim is the caller's, to mount (a repository
+        known to hold it) or upload, and must be released."""
         with self._lock:
-            holders = set(self._known.get(digest, {})) - {repository}
-            if holders:
-                return sorted(holders)[0], None
-            if digest in self._inflight:
-                return None, self._inflight[digest]
-            self._inflight[digest] = threading.Event()
-            return None, None
+            busy = (self._claimed.get((digest, None))
+                    or self._claimed.get((digest, repository)))
+            if busy is not None:
+                return busy
+            holders = sorted(set(self._known.get(digest, {})) - {repository})
+            claim = (Claim((digest, repository), holders[0]) if holders
+                     else Claim((digest, None), None))
+            self._claimed[claim.key] = threading.Event()
+            return claim
 
-    def release(self, digest: str) -> None:
+    def release(self, claim: Claim) -> None:
         with self._lock:
-            event = self._inflight.pop(digest, None)
+            event = self._claimed.pop(claim.key, None)
         if event is not None:
             event.set()
 
@@ -113,34 +131,34 @@ class BlobCopy:
         Whether it is there already is asked by a HEAD, never by a write: in
         Distribution's filesystem storage, mounting or uploading a blob a
         repository already holds rewrites its link file, and a pull or manifest
-        PUT reading that file meanwhile fails (HEAD 500, DIGEST_INVALID). For the
-        same reason a blob another thread is putting into this registry is waited
-        for and then asked about again, never sent twice into one repository. A blob
-        this process found or put in that repository a moment ago is not asked about
-        again (the manifest PUT re-checks, should it have gone meanwhile).
+        PUT reading that file meanwhile fails (HEAD 500, DIGEST_INVALID). The HEAD
+        and the write happen under the blob's claim in the repository, so no other
+        thread of this process asks about it there while it is being written, nor
+        writes it there twice. A blob this process found or put in that repository
+        a moment ago is not asked about again (the manifest PUT re-checks, should
+        it have gone meanwhile).
         """
         repo, digest = self.destination_repository, blob.digest
-        if self.locator.holds(digest, repo):
-            self._present(blob)
-            return
         while True:
+            if self.locator.holds(digest, repo):
+                self._present(blob)
+                return
+            claim = self.locator.claim(digest, repo)
+            if isinstance(claim, Claim):
+                break
+            claim.wait()
+        try:
             if self.destination.blob_size(repo, digest) is not None:
                 self.locator.remember(digest, repo)
                 self._present(blob)
                 return
-            mount_from, busy = self.locator.claim(digest, repo)
-            if busy is None:
-                break
-            busy.wait()
-        owner = mount_from is None
-        try:
+            mount_from = claim.mount_from
             if mount_from is None and self.source.host == self.destination.host:
                 mount_from = self.source_repository
             self._transfer(blob, mount_from)
             self.locator.remember(digest, repo)
         finally:
-            if owner:
-                self.locator.release(digest)
+            self.locator.release(claim)
 
     def _transfer(self, blob: Descriptor, mount_from: str | None) -> None:
         """Mount or upload `blob`."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shared.copy.blobs import BlobLocator
+import threading
+
+from shared.copy.blobs import BlobLocator, Claim
 from tests.support.clock import ManualClock
 
 DIGEST = "sha256:" + "a" * 64
@@ -30,18 +32,35 @@ def test_forgetting_a_repository_keeps_the_others_as_mount_sources() -> None:
 
     assert not locator.holds(DIGEST, "lib/app")
     assert locator.holds(DIGEST, "lib/base")
-    assert locator.claim(DIGEST, "lib/app") == ("lib/base", None)
+    assert locator.claim(DIGEST, "lib/app") == Claim((DIGEST, "lib/app"), "lib/base")
 
 
 def test_one_upload_at_a_time_per_digest_the_others_wait() -> None:
     locator = BlobLocator()
 
-    assert locator.claim(DIGEST, "lib/app") == (None, None)
-    mount_from, busy = locator.claim(DIGEST, "lib/other")
-    assert mount_from is None and busy is not None and not busy.is_set()
+    upload = locator.claim(DIGEST, "lib/app")
+    assert upload == Claim((DIGEST, None), None)
+    busy = locator.claim(DIGEST, "lib/other")
+    assert isinstance(busy, threading.Event) and not busy.is_set()
+    assert locator.claim(DIGEST, "lib/app") is busy
 
     locator.remember(DIGEST, "lib/app")
-    locator.release(DIGEST)
+    locator.release(upload)
 
     assert busy.is_set()
-    assert locator.claim(DIGEST, "lib/other") == ("lib/app", None)
+    assert locator.claim(DIGEST, "lib/other") == Claim((DIGEST, "lib/other"), "lib/app")
+
+
+def test_one_claim_per_blob_and_repository_mounts_into_others_go_on() -> None:
+    locator = BlobLocator()
+    locator.remember(DIGEST, "lib/base")
+
+    first = locator.claim(DIGEST, "lib/app")
+    assert first == Claim((DIGEST, "lib/app"), "lib/base")
+    second = locator.claim(DIGEST, "lib/app")  # another tag of the same repository
+    assert isinstance(second, threading.Event)
+    assert locator.claim(DIGEST, "lib/other") == Claim((DIGEST, "lib/other"), "lib/base")
+
+    assert isinstance(first, Claim)
+    locator.release(first)
+    assert second.is_set()

@@ -12,7 +12,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -43,6 +45,40 @@ def blob_writes(log: list[Served]) -> Counter[tuple[str, str]]:
         elif request.method == "PUT" and "digest" in query:
             writes[repository, query["digest"][0]] += 1
     return writes
+
+
+class WritesWatched:
+    """Holds back each write of one blob (an upload or a mount) for half a second,
+    and records the HEADs of that blob, in the repository being written, meanwhile."""
+
+    def __init__(self, client: Any, digest: str) -> None:
+        self.digest = digest
+        self.heads_meanwhile: list[str] = []
+        self._writing: set[str] = set()
+        self._lock = threading.Lock()
+        blob_size = client.blob_size
+
+        def watched_blob_size(repository: str, digest: str) -> int | None:
+            with self._lock:
+                if digest == self.digest and repository in self._writing:
+                    self.heads_meanwhile.append(repository)
+            return blob_size(repository, digest)  # type: ignore[no-any-return]
+
+        client.blob_size = watched_blob_size
+
+    @contextmanager
+    def into(self, repository: str, digest: str) -> Iterator[None]:
+        if digest != self.digest:
+            yield
+            return
+        with self._lock:
+            self._writing.add(repository)
+        try:
+            time.sleep(0.5)
+            yield
+        finally:
+            with self._lock:
+                self._writing.discard(repository)
 
 
 def test_a_new_blob_costs_a_head_a_post_and_a_put(
@@ -142,15 +178,15 @@ def test_images_copied_at_once_into_one_repository_write_each_blob_there_once(
     base_digest = images["t00"].blobs[1][0]  # blobs[0] is the config
     src, dst = client_for(registry), client_for(registry2)
     stop, failures = threading.Event(), Counter[int]()
-    # The base's upload is held back long enough for every thread to find it
-    # missing and wait for it: the race, on purpose
+    # The base's upload is held back long enough for every thread to come to it
+    # while it is being written: the race, on purpose
+    writing = WritesWatched(dst, base_digest)
     upload = dst.upload_blob
 
     def slow_base_upload(repository: str, session: Any, digest: str, *args: Any,
                          **options: Any) -> str:
-        if digest == base_digest:
-            time.sleep(0.5)
-        return upload(repository, session, digest, *args, **options)
+        with writing.into(repository, digest):
+            return upload(repository, session, digest, *args, **options)
 
     dst.upload_blob = slow_base_upload  # type: ignore[method-assign]
 
@@ -180,5 +216,42 @@ def test_images_copied_at_once_into_one_repository_write_each_blob_there_once(
     assert max(writes.values()) == 1
     assert sum(r.blobs_present for r in results) == 23
     assert not failures
+    # and no thread asked about the base there while it was being written (a HEAD
+    # then can read a half-written link file: 500)
+    assert writing.heads_meanwhile == []
+    assert list_state(registry2.url, "lib/app") == {
+        tag: image.digest for tag, image in images.items()}
+
+
+def test_tags_of_one_repository_mount_a_blob_known_elsewhere_there_once(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    # Given a base layer this process put into lib/base, and 8 tags of lib/app on it
+    base = b"M" * 100_000
+    push_image(registry.url, "lib/base", "v1", layers=(base,))
+    images = {f"t{n}": push_image(registry.url, "lib/app", f"t{n}", layers=(base, 1_000))
+              for n in range(8)}
+    base_digest = images["t0"].blobs[1][0]
+    src, dst = client_for(registry), client_for(registry2)
+    engine.copy(src, "lib/base", "v1", dst, "lib/base")
+    # and its mount into lib/app held back, so that every tag comes to it meanwhile
+    writing = WritesWatched(dst, base_digest)
+    start_upload = dst.start_upload
+
+    def slow_mount(repository: str, *, mount: tuple[str, str] | None = None) -> Any:
+        with writing.into(repository, mount[0] if mount else ""):
+            return start_upload(repository, mount=mount)
+
+    dst.start_upload = slow_mount  # type: ignore[method-assign]
+
+    # When the 8 tags are copied at once
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda tag: engine.copy(src, "lib/app", tag, dst, "lib/app"),
+                                sorted(images)))
+
+    # Then the base was mounted into lib/app once, and not asked about meanwhile
+    assert blob_writes(served(registry2))[("lib/app", base_digest)] == 1
+    assert sum(r.blobs_mounted for r in results) == 1
+    assert writing.heads_meanwhile == []
     assert list_state(registry2.url, "lib/app") == {
         tag: image.digest for tag, image in images.items()}
