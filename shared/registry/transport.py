@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from time import time
+from time import sleep, time
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -51,6 +51,12 @@ from shared.registry.facts import RegistryFacts
 from shared.writetoken import PRODUCT
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Distribution writes a link file (a tag's, or a blob's in a repository) in place,
+# so a read racing that write answers 500, and one a moment later reads it whole:
+# seen for a tag HEAD right after its push event (1 job in a few hundred, which
+# then waited for the 30 s retry) and for HEADs during a blob's first upload (2 of
+# 60). A GET or HEAD answered 500 is sent once more after this pause.
+RACED_READ_PAUSE = 0.05
 IO_BLOCK = 1024 * 1024  # socket send size for streamed bodies (urllib3 defaults to 16 KiB)
 USER_AGENT = PRODUCT
 
@@ -184,9 +190,14 @@ class Transport:
         token (`AuthenticationError`). Raises `RegistryUnavailableError` on
         network failures and `TLSError` when the certificate doesn't verify.
         A `replayable=False` body (a stream) is not resent: the 401 is raised.
+        A GET or HEAD answered 500 is sent once more (`RACED_READ_PAUSE`).
         """
         url = self.url(path)
         response = self._send(method, url, scopes, headers, params, data, stream, timeout)
+        if response.status_code == 500 and method in ("GET", "HEAD"):
+            response.close()
+            sleep(RACED_READ_PAUSE)
+            response = self._send(method, url, scopes, headers, params, data, stream, timeout)
         if response.status_code != 401:
             return response
         challenge = parse_challenge(response.headers.get("WWW-Authenticate"))

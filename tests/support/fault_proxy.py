@@ -15,6 +15,9 @@ and DELETEs always pass):
   `heal()`, which forwards it, or `heal(drop_held=True)`, which answers 503 and lets
   nothing reach the registry (for a client killed while it waited).
 
+A third acts on reads: `fail_reads(count)` answers the next `count` GETs and HEADs
+500 `UNKNOWN`, as Distribution does to a read of a link file it is writing.
+
 Every answered request is kept in `answered` as (method, path, status), and
 `wait_for` polls it (or anything else) with a timeout.
 """
@@ -42,6 +45,9 @@ CHUNK = 64 * 1024
 UNAVAILABLE = json.dumps({"errors": [{"code": "UNAVAILABLE",
                                       "message": "fault proxy: service unavailable",
                                       "detail": None}]}).encode()
+UNKNOWN = json.dumps({"errors": [{"code": "UNKNOWN", "message": "unknown error",
+                                  "detail": "fault proxy: a read while a link is written"}]}
+                     ).encode()
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class FaultProxy:
         self._gate = threading.Event()
         self._drop_held = False
         self._held = 0
+        self._reads_to_fail = 0
         self._answered: list[Answered] = []
         self._server = _ProxyServer(self)
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -142,6 +149,11 @@ class FaultProxy:
         with self._lock:
             self._fail_until = (float("inf") if seconds is None
                                 else time.monotonic() + seconds)
+
+    def fail_reads(self, count: int) -> None:
+        """Answer the next `count` GETs and HEADs 500 `UNKNOWN` without forwarding."""
+        with self._lock:
+            self._reads_to_fail = count
 
     def hold_manifest_puts(self) -> None:
         """Keep manifest PUTs waiting until `heal()`."""
@@ -189,7 +201,13 @@ class FaultProxy:
             self._answered.append(Answered(method, path, status))
 
     def _fault(self, method: str, path: str) -> str | None:
-        """"fail", "hold" or None for this request, as the switches stand now."""
+        """"fail", "hold", "unknown" or None for this request, as the switches stand now."""
+        if method in ("GET", "HEAD"):
+            with self._lock:
+                if self._reads_to_fail > 0:
+                    self._reads_to_fail -= 1
+                    return "unknown"
+            return None
         if method != "PUT" or not MANIFEST_PUT_PATH.match(path):
             return None
         with self._lock:
@@ -241,6 +259,9 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._body()
         fault = proxy._fault(self.command, self.path)
+        if fault == "unknown":
+            self._answer(500, UNKNOWN)
+            return
         if fault is not None:
             # Read the whole (small: a manifest) body first, so the connection stays usable.
             data = body.drain() if isinstance(body, _BoundedReader) else b"".join(body or [])
@@ -253,13 +274,17 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = _any
 
     def _unavailable(self) -> None:
-        self.send_response_only(503)
+        self._answer(503, UNAVAILABLE)
+
+    def _answer(self, status: int, document: bytes) -> None:
+        self.send_response_only(status)
         self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(UNAVAILABLE)))
+        self.send_header("Content-Length", str(len(document)))
         self.end_headers()
-        self.wfile.write(UNAVAILABLE)
+        if self.command != "HEAD":
+            self.wfile.write(document)
         self.wfile.flush()
-        self.server.proxy._record(self.command, self.path, 503)
+        self.server.proxy._record(self.command, self.path, status)
 
     def _forward(self, body: _BoundedReader | Iterator[bytes] | None) -> None:
         proxy = self.server.proxy
