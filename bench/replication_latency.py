@@ -63,6 +63,7 @@ def main() -> None:
     }
     settings = load_settings(environ=env)
     processes: list[subprocess.Popen[bytes]] = []
+    stalled = False
     with registry_pool() as start_registry:
         source_server = start_registry("source")
         source_server.stop()
@@ -98,6 +99,7 @@ def main() -> None:
                 accept = {"Accept": MANIFEST_ACCEPT}
                 while session.head(manifest_url, headers=accept, timeout=5).status_code != 200:
                     if time.monotonic() - pushed > 30:
+                        stalled = True  # its logs and store are kept
                         raise SystemExit(f"{tag} not replicated after 30 s; see {workdir}")
                     time.sleep(0.002)
                 if i >= 3:  # the first few warm up connections and queues
@@ -115,7 +117,8 @@ def main() -> None:
                 process.wait(30)
             delete_endpoint_queues(settings, "bench-ep")
             store.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            if not stalled:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
