@@ -6,7 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from shared.settings import Settings
-from shared.store import ExecutionStatus, JobStatus, Store, generate_secret_key, open_store
+from shared.store import (
+    ExecutionStatus,
+    JobStatus,
+    Store,
+    generate_secret_key,
+    open_store,
+    repository_lease_key,
+)
 from tests.support.bench_scripts import load_bench
 
 
@@ -32,4 +39,4 @@ def check_replayed(store: Store) -> None:
     assert len(store.list_inventory(execution.rule_id)) == 5
     for job in jobs:
         assert [line.message for line in store.job_log(job.id)][-1] == "succeeded"
-        assert store.lease_holder(f"{job.endpoint_id}/{job.repository}") is None
+        assert store.lease_holder(repository_lease_key(job.endpoint_id, job.repository)) is None

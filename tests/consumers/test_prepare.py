@@ -8,24 +8,17 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-import requests
 
 from consumers import handlers
 from consumers.context import JobOutcome
 from consumers.handlers import Deferred, JobHandlers, Ready
 from shared.copy.engine import CopyOptions
 from shared.registry import ManifestHead, RegistryClient
+from shared.registry.manifests import is_digest
 from shared.store import JobAction, JobRecord, JobStatus
 from tests.clients import client_for
-from tests.support.images import PushedImage, push_image
+from tests.support.images import PushedImage, push_image, put_tag
 from tests.support.registry_server import RegistryServer
-
-
-def link_tag(base: str, image: PushedImage, tag: str) -> None:
-    response = requests.put(f"{base}/v2/{image.repository}/manifests/{tag}",
-                            data=image.manifest_bytes,
-                            headers={"Content-Type": image.media_type}, timeout=10)
-    response.raise_for_status()
 
 
 class LinksAfterFirstLook:
@@ -38,10 +31,10 @@ class LinksAfterFirstLook:
 
     def head_manifest(self, repository: str, reference: str) -> ManifestHead | None:
         head = self._client.head_manifest(repository, reference)
-        if not reference.startswith("sha256:"):
+        if not is_digest(reference):
             self.tag_looks += 1
             if self.tag_looks == 1 and self._tag is not None:
-                link_tag(self._registry.url, self._image, self._tag)
+                put_tag(self._registry.url, self._image, self._tag)
         return head
 
     def __getattr__(self, name: str) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -28,16 +27,8 @@ from tests.receiver.conftest import (
     wait_until,
 )
 from tests.receiver.test_webhooks import body_of, post, push
-from tests.support.images import PushedImage, list_state, push_image
+from tests.support.images import list_state, push_image, put_tag
 from tests.support.registry_server import RegistryServer
-
-
-def put_tag(base: str, image: PushedImage, tag: str) -> None:
-    """Link `tag` to an image already pushed by digest: the registry's second step."""
-    response = requests.put(f"{base}/v2/{image.repository}/manifests/{tag}",
-                            data=image.manifest_bytes,
-                            headers={"Content-Type": image.media_type}, timeout=10)
-    response.raise_for_status()
 
 
 def log_of(store: Store, job_id: int) -> str:

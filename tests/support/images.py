@@ -349,6 +349,14 @@ def push_referrer(
     return PushedImage(repo, tag, digest, OCI_MANIFEST, body, (empty, layer))
 
 
+def put_tag(base: str, image: PushedImage, tag: str) -> None:
+    """Link `tag` to an image already pushed by digest: the registry's second step."""
+    response = requests.put(f"{base}/v2/{image.repository}/manifests/{tag}",
+                            data=image.manifest_bytes,
+                            headers={"Content-Type": image.media_type}, timeout=10)
+    response.raise_for_status()
+
+
 def delete_manifest(
     base: str, repo: str, digest: str, *, session: requests.Session | None = None
 ) -> None:
