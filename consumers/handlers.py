@@ -91,18 +91,17 @@ class JobHandlers:
             return JobOutcome(JobStatus.SKIPPED, f"superseded by job {newer}")
         if job.action != JobAction.REPLICATE or job.tag is None or job.digest is None:
             return Ready()  # no event digest to wait for (a sync's job): the run reads it
-        tag_digest, at_source = _event_at_source(ctx.source_client, job.repository, job.tag,
-                                                 job.digest)
-        verdict = settle(job.digest, tag_digest, at_source, job.created_at,
-                         now or datetime.now(UTC), self._settle_seconds)
-        if verdict == Settle.DEFER:
-            # Distribution links the tag a moment after it sends the event: one more
-            # look saves most deferrals (defer_seconds each), at no lease held.
-            time.sleep(LOOK_AGAIN_SECONDS)
+        # Distribution links the tag a moment after it sends the event: a second look
+        # before deferring saves most deferrals (defer_seconds each), at no lease held.
+        for look in range(2):
+            if look:
+                time.sleep(LOOK_AGAIN_SECONDS)
             tag_digest, at_source = _event_at_source(ctx.source_client, job.repository,
                                                      job.tag, job.digest)
             verdict = settle(job.digest, tag_digest, at_source, job.created_at,
                              now or datetime.now(UTC), self._settle_seconds)
+            if verdict != Settle.DEFER:
+                break
         where = f"tag {job.tag} at the source is {_short(tag_digest)}"
         if verdict == Settle.DEFER:
             self._metrics.deferred.inc()
@@ -483,8 +482,7 @@ def _event_at_source(source: RegistryClient, repository: str, tag: str,
                      digest: str) -> tuple[str | None, bool]:
     """What `tag` points at at the source now, and whether the event's `digest` is
     there (asked only when the tag points elsewhere)."""
-    head = source.head_manifest(repository, tag)
-    tag_digest = head.digest if head else None
+    tag_digest = _digest_of(source, repository, tag)
     if tag_digest == digest:
         return tag_digest, True
     return tag_digest, source.head_manifest(repository, digest) is not None
