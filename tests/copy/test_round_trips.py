@@ -48,15 +48,17 @@ def blob_writes(log: list[Served]) -> Counter[tuple[str, str]]:
 
 
 class WritesWatched:
-    """Holds back each write of one blob (an upload or a mount) for half a second,
-    and records the HEADs of that blob, in the repository being written, meanwhile."""
+    """Holds back each write of one blob into `client`'s registry (its upload, or a
+    mount of it) for half a second, and records the HEADs of that blob, in the
+    repository being written, meanwhile."""
 
     def __init__(self, client: Any, digest: str) -> None:
         self.digest = digest
         self.heads_meanwhile: list[str] = []
         self._writing: set[str] = set()
         self._lock = threading.Lock()
-        blob_size = client.blob_size
+        blob_size, upload_blob, start_upload = (client.blob_size, client.upload_blob,
+                                                client.start_upload)
 
         def watched_blob_size(repository: str, digest: str) -> int | None:
             with self._lock:
@@ -64,7 +66,19 @@ class WritesWatched:
                     self.heads_meanwhile.append(repository)
             return blob_size(repository, digest)  # type: ignore[no-any-return]
 
+        def slow_upload(repository: str, session: Any, digest: str, *args: Any,
+                        **options: Any) -> str:
+            with self.into(repository, digest):
+                return upload_blob(  # type: ignore[no-any-return]
+                    repository, session, digest, *args, **options)
+
+        def slow_mount(repository: str, *, mount: tuple[str, str] | None = None) -> Any:
+            with self.into(repository, mount[0] if mount else ""):
+                return start_upload(repository, mount=mount)
+
         client.blob_size = watched_blob_size
+        client.upload_blob = slow_upload
+        client.start_upload = slow_mount
 
     @contextmanager
     def into(self, repository: str, digest: str) -> Iterator[None]:
@@ -181,14 +195,6 @@ def test_images_copied_at_once_into_one_repository_write_each_blob_there_once(
     # The base's upload is held back long enough for every thread to come to it
     # while it is being written: the race, on purpose
     writing = WritesWatched(dst, base_digest)
-    upload = dst.upload_blob
-
-    def slow_base_upload(repository: str, session: Any, digest: str, *args: Any,
-                         **options: Any) -> str:
-        with writing.into(repository, digest):
-            return upload(repository, session, digest, *args, **options)
-
-    dst.upload_blob = slow_base_upload  # type: ignore[method-assign]
 
     def pull_base() -> None:
         seen = False
@@ -236,13 +242,6 @@ def test_tags_of_one_repository_mount_a_blob_known_elsewhere_there_once(
     engine.copy(src, "lib/base", "v1", dst, "lib/base")
     # and its mount into lib/app held back, so that every tag comes to it meanwhile
     writing = WritesWatched(dst, base_digest)
-    start_upload = dst.start_upload
-
-    def slow_mount(repository: str, *, mount: tuple[str, str] | None = None) -> Any:
-        with writing.into(repository, mount[0] if mount else ""):
-            return start_upload(repository, mount=mount)
-
-    dst.start_upload = slow_mount  # type: ignore[method-assign]
 
     # When the 8 tags are copied at once
     with ThreadPoolExecutor(8) as pool:
