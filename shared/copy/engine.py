@@ -95,6 +95,7 @@ class CopyEngine:
         checkpoint: Checkpoint = no_checkpoint,
         source_tags: frozenset[str] | None = None,
         manifest: Manifest | None = None,
+        empty_destination: bool = False,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
@@ -105,7 +106,10 @@ class CopyEngine:
         repository's tags when the caller has just listed them (a project sync),
         is where referrer tags are looked up instead of by a HEAD each. `manifest`:
         the source's manifest for a digest `reference`, when the caller has just
-        fetched it (by its tag): not fetched again. Raises `NotFoundError` when the
+        fetched it (by its tag): not fetched again. `empty_destination`: the caller
+        found the destination repository without tags, and no other run writes there
+        until this copy ends; nothing there is asked about that can't be there
+        (`shared.copy.blobs`). Raises `NotFoundError` when the
         source has no such manifest, what `checkpoint` raises, and the registry
         client's errors otherwise.
         """
@@ -122,7 +126,8 @@ class CopyEngine:
         target = tag or manifest.digest
         dst_name = f"{destination.host}/{destination_repository}{_ref_sep(target)}{target}"
         stats = TransferStats()
-        existing = destination.head_manifest(destination_repository, target)
+        existing = (None if empty_destination
+                    else destination.head_manifest(destination_repository, target))
         if existing is not None and existing.digest == manifest.digest:
             status, reason = "skipped", "identical at the destination"
         elif existing is not None and not opts.override:
@@ -133,7 +138,7 @@ class CopyEngine:
                            message=f"copying {src_name} ({short_digest(manifest.digest)})"))
             blob_copy = BlobCopy(source, source_repository, destination, destination_repository,
                                  opts.chunk_size, emit, stats, self._locator(destination),
-                                 checkpoint)
+                                 checkpoint, empty_destination)
             self._copy_children(blob_copy, manifest)
             self._put(blob_copy, manifest, target)
             status, reason = "copied", ""
@@ -168,7 +173,8 @@ class CopyEngine:
         missing = [
             src.get_manifest(blob_copy.source_repository, child.digest)
             for child in manifest.children
-            if dst.head_manifest(blob_copy.destination_repository, child.digest) is None
+            if blob_copy.empty_destination
+            or dst.head_manifest(blob_copy.destination_repository, child.digest) is None
         ]
         blobs = {blob.digest: blob for child in missing for blob in child.blobs}
         self._copy_blobs(blob_copy, tuple(blobs.values()))

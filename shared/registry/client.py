@@ -101,5 +101,8 @@ class RegistryClient:
     def tags(self, repository: str) -> list[str]:
         return listing.tags(self.transport, repository)
 
+    def repository_exists(self, repository: str) -> bool | None:
+        return listing.repository_exists(self.transport, repository)
+
     def referrers(self, repository: str, digest: str) -> list[Descriptor] | None:
         return listing.referrers(self.transport, repository, digest)

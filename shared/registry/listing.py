@@ -11,12 +11,18 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin
 
-from shared.errors import RegistryRejectedError
+from shared.errors import NotFoundError, RegistryRejectedError
 from shared.mediatypes import INDEXES
 from shared.registry.auth import CATALOG_SCOPE, repository_scope
 from shared.registry.facts import REFERRERS_ROUTE
 from shared.registry.manifests import Descriptor
-from shared.registry.transport import Response, Transport, is_error_document, raise_for
+from shared.registry.transport import (
+    Response,
+    Transport,
+    error_for,
+    is_error_document,
+    raise_for,
+)
 
 PAGE_SIZE = 1000  # Distribution's default catalog.maxentries
 
@@ -68,6 +74,26 @@ def tags(transport: Transport, repository: str) -> list[str]:
         raise_for(response, what)
         found.update(str(tag) for tag in _items(response, "tags", what))
     return sorted(found)
+
+
+def repository_exists(transport: Transport, repository: str) -> bool | None:
+    """Whether the registry has `repository`, from a listing of at most one tag.
+
+    False when it answers ``NAME_UNKNOWN``: no tag was ever pushed there (Distribution
+    and Harbor keep a repository's tags directory from its first tag on). None when
+    the answer says neither (any other status): the caller goes on as if it didn't know.
+    """
+    response = transport.request("GET", f"/v2/{repository}/tags/list",
+                                 scopes=(repository_scope(repository, "pull"),),
+                                 params={"n": "1"})
+    response.close()
+    if response.status_code == 200:
+        return True
+    if response.status_code == 404:
+        error = error_for(response, f"GET tags {repository}")
+        if isinstance(error, NotFoundError) and error.code == "NAME_UNKNOWN":
+            return False
+    return None
 
 
 def referrers(transport: Transport, repository: str, digest: str) -> list[Descriptor] | None:
