@@ -73,6 +73,7 @@ class _Lease:
     execution_id: int | None  # the execution whose runs share it; None: one run alone
     members: dict[str, str | None] = field(default_factory=dict)  # run -> its tag
     taken: bool = False  # False while its first run is still taking it from the store
+    closed: bool = False  # its one run keeps it alone (`LeaseKeeper.keep_alone`)
     renewed: float = 0.0  # clock time when the last successful acquire or renewal started
     lost: str | None = None
     held_elsewhere_by: str | None = None  # who holds it in the store while it is taken
@@ -84,7 +85,7 @@ class _Lease:
         return self.holder if self.taken else self.held_elsewhere_by
 
     def admits(self, share: Share | None) -> bool:
-        return (share is not None and self.lost is None
+        return (share is not None and self.lost is None and not self.closed
                 and self.execution_id == share.execution_id
                 and share.tag not in self.members.values())
 
@@ -222,6 +223,16 @@ class LeaseKeeper:
             log.warning("could not release a lease", lease=key, error=str(exc))
         with self._changed:
             self._changed.notify_all()
+
+    def keep_alone(self, key: str, holder: str) -> bool:
+        """Whether `holder` is the one run under the lease of `key`; if so, no other
+        run joins it from now on, until `holder` releases it."""
+        with self._changed:
+            lease = self._leases.get(key)
+            if lease is None or not lease.taken or set(lease.members) != {holder}:
+                return False
+            lease.closed = True
+            return True
 
     def lost(self, holder: str) -> str | None:
         """Why `holder` can no longer be sure it holds its leases, or None while it is.
