@@ -59,6 +59,9 @@ class JobContext:
     # Writes the lines `log` kept back now (`consumers.joblog`): before a destructive
     # step, so that a run killed in it has said what it was doing.
     save_log: Callable[[], None] = lambda: None
+    # Whether the run is alone under its repository's lease, which then admits no
+    # other run until this one ends (`consumers.leases.LeaseKeeper.keep_alone`).
+    keep_alone: Callable[[], bool] = lambda: False
 
     @property
     def destination_repository(self) -> str:
@@ -137,3 +140,30 @@ class HarborProjects:
             ctx.log("info", f"created project {project} on Harbor endpoint {ctx.endpoint.name}")
         with self._lock:
             self._known.add(key)
+
+
+class EndpointRepositories:
+    """Endpoint repositories this process found or made to exist: a job asks whether
+    its repository is empty once per repository and process, not once per job."""
+
+    def __init__(self) -> None:
+        self._known: set[tuple[int, str]] = set()
+        self._lock = threading.Lock()
+
+    def empty(self, ctx: JobContext) -> bool:
+        """Whether the job's destination repository has no tags at the endpoint and
+        the run holds its lease alone, which then admits nobody else until the run
+        ends: what the run copies there is all there is."""
+        key = (ctx.endpoint.id, ctx.destination_repository)
+        with self._lock:
+            if key in self._known:
+                return False
+        exists = ctx.endpoint_client.repository_exists(ctx.destination_repository)
+        if exists:
+            self.found(ctx)
+        return exists is False and ctx.keep_alone()
+
+    def found(self, ctx: JobContext) -> None:
+        """The job's destination repository exists (the job found it, or wrote to it)."""
+        with self._lock:
+            self._known.add((ctx.endpoint.id, ctx.destination_repository))

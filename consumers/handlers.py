@@ -26,7 +26,7 @@ from typing import Any
 
 import structlog
 
-from consumers.context import HarborProjects, JobContext, JobOutcome
+from consumers.context import EndpointRepositories, HarborProjects, JobContext, JobOutcome
 from consumers.metrics import ConsumerMetrics
 from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
 from shared.copy.engine import CopyOptions, CopyResult
@@ -77,6 +77,7 @@ class JobHandlers:
         self._metrics = metrics or ConsumerMetrics()
         self._settle_seconds = settle_seconds
         self._harbor_projects = HarborProjects()
+        self._endpoint_repositories = EndpointRepositories()
 
     # -- before the leases ---------------------------------------------------------------
 
@@ -180,14 +181,19 @@ class JobHandlers:
         if ctx.endpoint_is_harbor:
             self._harbor_projects.ensure(ctx, dst_repo)
         options = replace(ctx.copy_options(self._copy_options), override=override)
+        # A tag copied into a repository the endpoint doesn't have yet (a project's
+        # first sync): nothing there to ask about, three HEADs of 14 requests an image.
+        empty = tag is not None and ctx.pair is None and self._endpoint_repositories.empty(ctx)
         try:
             result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
                                      on_event=ctx.on_event, options=options,
-                                     checkpoint=ctx.checkpoint, manifest=manifest)
+                                     checkpoint=ctx.checkpoint, manifest=manifest,
+                                     empty_destination=empty)
         except NotFoundError as exc:
             if src.head_manifest(ctx.job.repository, digest) is None:
                 return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
             raise
+        self._endpoint_repositories.found(ctx)
         if result.status == "skipped" and not any(r.status == "copied" for r in result.referrers):
             return JobOutcome(JobStatus.SKIPPED, result.reason)
         return JobOutcome(JobStatus.SUCCEEDED, copy_summary(result), result.total_bytes_uploaded)

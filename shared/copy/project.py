@@ -130,9 +130,13 @@ def sync_project(
     def copy_one(item: ProjectImage) -> ImageOutcome:
         src_repo, dst_repo, tag = item.source_repository, item.destination_repository, item.tag
         try:
+            # A repository of one tag is this image's alone in the sync: when the
+            # destination has no such repository yet, nothing there needs asking about.
+            empty = (len(item.repository_tags) == 1
+                     and destination.repository_exists(dst_repo) is False)
             # The listing's tags stand in for a HEAD per possible referrer tag.
             result = engine.copy(source, src_repo, tag, destination, dst_repo,
-                                 source_tags=item.repository_tags)
+                                 source_tags=item.repository_tags, empty_destination=empty)
         except CrossdockError as exc:
             return ImageOutcome(src_repo, dst_repo, tag, error=str(exc))
         return ImageOutcome(src_repo, dst_repo, tag, result=result)

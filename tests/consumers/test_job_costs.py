@@ -14,6 +14,7 @@ from shared.store import JobAction, JobStatus, NewJob, Store
 from tests.consumers.conftest import Pipeline
 from tests.support.fault_proxy import FaultProxy
 from tests.support.images import cosign_tag, list_state, push_image, push_referrer
+from tests.support.registry_log import served
 from tests.support.registry_server import RegistryServer
 
 
@@ -107,3 +108,29 @@ def test_an_executions_jobs_read_each_manifest_once_and_look_for_no_listed_tag(
     assert list_state(registry2.url, "lib/app") == {
         "v1": signed.digest, "v2": other.digest, cosign_tag(signed.digest): signature.digest}
     assert list_state(registry2.url, "lib/web") == {"1.0": web.digest}
+
+
+def test_a_job_into_a_repository_new_at_the_endpoint_asks_nothing_there(
+    pipeline: Pipeline, registry: RegistryServer, registry2: RegistryServer,
+) -> None:
+    one = push_image(registry.url, "lib/app", "v1", layers=(512,))
+    two = push_image(registry.url, "lib/app", "v2", layers=(512,), seed="v2")
+    endpoint = pipeline.endpoint(registry2)
+    rule = pipeline.rule(pipeline.source(registry), endpoint)
+    pipeline.start_consumer(endpoint.name)
+
+    jobs = pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v1"}))
+    first = [r for r in served(registry2) if r.path.startswith("/v2/lib/")]
+    jobs += pipeline.wait_finished(pipeline.jobs(
+        rule, {"repository": "lib/app", "action": "replicate", "tag": "v2"}))
+    second = [r for r in served(registry2) if r.path.startswith("/v2/lib/")][len(first):]
+
+    assert [job.status for job in jobs] == [JobStatus.SUCCEEDED] * 2
+    assert list_state(registry2.url, "lib/app") == {"v1": one.digest, "v2": two.digest}
+    # The first job asked whether the repository exists, once, and then nothing more
+    assert [(r.method, r.path) for r in first if r.method in ("GET", "HEAD")] == [
+        ("GET", "/v2/lib/app/tags/list")]
+    # The next one, into a repository the consumer knows exists, asks as any copy does
+    assert ("HEAD", "/v2/lib/app/manifests/v2") in [(r.method, r.path) for r in second]
+    assert not [r for r in second if r.path.endswith("/tags/list")]

@@ -1,0 +1,103 @@
+"""Copies into a destination repository that doesn't exist yet: no HEAD asks about
+what can't be there, and what an earlier attempt left there does no harm."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.copy.blobs import UNASKED_UPLOAD_MAX
+from shared.copy.engine import CopyEngine
+from shared.copy.project import sync_project
+from tests.clients import client_for
+from tests.support.fault_proxy import FaultProxy
+from tests.support.images import list_state, push_image, push_index
+from tests.support.registry_log import Served, served
+from tests.support.registry_server import RegistryServer
+
+
+def _heads(requests: list[Served]) -> list[str]:
+    return [r.path for r in requests if r.method == "HEAD"]
+
+
+def test_repository_exists_tells_a_new_repository_from_one_with_tags(
+    registry: RegistryServer,
+) -> None:
+    client = client_for(registry)
+    assert client.repository_exists("lib/app") is False
+    push_image(registry.url, "lib/app", "v1")
+    assert client.repository_exists("lib/app") is True
+
+
+def test_repository_exists_says_nothing_on_an_answer_it_cannot_read(
+    registry: RegistryServer,
+) -> None:
+    with FaultProxy(registry.url) as proxy:
+        proxy.fail_reads(2)  # the transport resends a read answered 500 once
+        assert client_for(registry, url=proxy.url).repository_exists("lib/app") is None
+
+
+def test_a_copy_into_an_empty_repository_asks_nothing_at_the_destination(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    base = (b"B" * 300_000,)
+    push_image(registry.url, "lib/one", "v1", base_layers=base, layers=(1000,))
+    two = push_image(registry.url, "lib/two", "v1", base_layers=base, layers=(2000, 3000))
+    src, dst = client_for(registry), client_for(registry2)
+    engine.copy(src, "lib/one", "v1", dst, "lib/one")  # the base is now known there
+    before = len(served(registry2))
+
+    result = engine.copy(src, "lib/two", "v1", dst, "lib/two", empty_destination=True)
+
+    requests = served(registry2)[before:]
+    assert _heads(requests) == []
+    assert result.blobs_mounted == 1 and result.blobs_uploaded == 3  # 2 layers, config
+    assert list_state(registry2.url, "lib/two") == {"v1": two.digest}
+
+
+def test_a_large_blob_is_still_asked_about_in_an_empty_repository(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    """A large blob an earlier attempt left is found, not sent again."""
+    image = push_image(registry.url, "lib/app", "v1", layers=(UNASKED_UPLOAD_MAX + 1, 500))
+    src, dst = client_for(registry), client_for(registry2)
+    engine.copy(src, "lib/app", image.digest, dst, "lib/app")  # by digest: no tag yet
+    assert dst.repository_exists("lib/app") is False
+    before = len(served(registry2))
+
+    with CopyEngine(engine.options) as next_attempt:  # knows nothing of the first
+        result = next_attempt.copy(src, "lib/app", "v1", dst, "lib/app",
+                                   empty_destination=True)
+
+    large = next(d for d, size in image.blobs if size == UNASKED_UPLOAD_MAX + 1)
+    assert _heads(served(registry2)[before:]) == [f"/v2/lib/app/blobs/{large}"]
+    assert result.blobs_present == 1 and result.bytes_uploaded < UNASKED_UPLOAD_MAX
+    assert list_state(registry2.url, "lib/app") == {"v1": image.digest}
+
+
+def test_an_index_copied_into_an_empty_repository_brings_every_child(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    index = push_index(registry.url, "lib/multi", "v1")
+    src, dst = client_for(registry), client_for(registry2)
+
+    engine.copy(src, "lib/multi", "v1", dst, "lib/multi", empty_destination=True)
+
+    assert list_state(registry2.url, "lib/multi") == {"v1": index.digest}
+    for child in dst.get_manifest("lib/multi", index.digest).children:
+        assert dst.head_manifest("lib/multi", child.digest) is not None
+
+
+@pytest.mark.parametrize("tags", [("v1",), ("v1", "v2")])
+def test_a_project_sync_asks_nothing_only_in_its_new_one_tag_repositories(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer,
+    tags: tuple[str, ...],
+) -> None:
+    """Several tags of one repository copy at once in a sync: there, a HEAD is kept."""
+    for tag in tags:
+        push_image(registry.url, "lib/app", tag, layers=(1000,), seed=tag)
+
+    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+
+    assert summary.copied == len(tags)
+    blob_heads = [path for path in _heads(served(registry2)) if "/blobs/" in path]
+    assert (blob_heads == []) == (len(tags) == 1)
