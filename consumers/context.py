@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shared.copy.blobs import FreshRepository
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.copy.events import CopyEvent
@@ -59,9 +60,9 @@ class JobContext:
     # Writes the lines `log` kept back now (`consumers.joblog`): before a destructive
     # step, so that a run killed in it has said what it was doing.
     save_log: Callable[[], None] = lambda: None
-    # Whether the run is alone under its repository's lease, which then admits no
-    # other run until this one ends (`consumers.leases.LeaseKeeper.keep_alone`).
-    keep_alone: Callable[[], bool] = lambda: False
+    # What the runs under the job's repository lease know of the endpoint repository
+    # (`consumers.leases.LeaseKeeper.fresh`); None outside a lease.
+    fresh_repository: Callable[[], FreshRepository | None] = lambda: None
 
     @property
     def destination_repository(self) -> str:
@@ -143,25 +144,23 @@ class HarborProjects:
 
 
 class EndpointRepositories:
-    """Endpoint repositories this process found or made to exist: a job asks whether
-    its repository is empty once per repository and process, not once per job."""
+    """Endpoint repositories this process found or made to exist: the endpoint is asked
+    whether one exists once per repository and process, not once per job."""
 
     def __init__(self) -> None:
         self._known: set[tuple[int, str]] = set()
         self._lock = threading.Lock()
 
-    def empty(self, ctx: JobContext) -> bool:
-        """Whether the job's destination repository has no tags at the endpoint and
-        the run holds its lease alone, which then admits nobody else until the run
-        ends: what the run copies there is all there is."""
-        key = (ctx.endpoint.id, ctx.destination_repository)
+    def exists(self, ctx: JobContext) -> bool | None:
+        """Whether the job's destination repository exists at the endpoint (None: the
+        endpoint didn't say); asked only while it isn't known to."""
         with self._lock:
-            if key in self._known:
-                return False
+            if (ctx.endpoint.id, ctx.destination_repository) in self._known:
+                return True
         exists = ctx.endpoint_client.repository_exists(ctx.destination_repository)
         if exists:
             self.found(ctx)
-        return exists is False and ctx.keep_alone()
+        return exists
 
     def found(self, ctx: JobContext) -> None:
         """The job's destination repository exists (the job found it, or wrote to it)."""

@@ -29,6 +29,7 @@ import structlog
 from consumers.context import EndpointRepositories, HarborProjects, JobContext, JobOutcome
 from consumers.metrics import ConsumerMetrics
 from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
+from shared.copy.blobs import FreshRepository
 from shared.copy.engine import CopyOptions, CopyResult
 from shared.copy.events import human_bytes, short_digest
 from shared.dispatch import PublishJobs, dispatch
@@ -181,14 +182,11 @@ class JobHandlers:
         if ctx.endpoint_is_harbor:
             self._harbor_projects.ensure(ctx, dst_repo)
         options = replace(ctx.copy_options(self._copy_options), override=override)
-        # A tag copied into a repository the endpoint doesn't have yet (a project's
-        # first sync): nothing there to ask about, three HEADs of 14 requests an image.
-        empty = tag is not None and ctx.pair is None and self._endpoint_repositories.empty(ctx)
         try:
             result = ctx.engine.copy(src, ctx.job.repository, digest, dst, dst_repo, tag=tag,
                                      on_event=ctx.on_event, options=options,
                                      checkpoint=ctx.checkpoint, manifest=manifest,
-                                     empty_destination=empty)
+                                     fresh=self._fresh(ctx) if tag is not None else None)
         except NotFoundError as exc:
             if src.head_manifest(ctx.job.repository, digest) is None:
                 return JobOutcome(JobStatus.SKIPPED, f"gone at the source during the copy: {exc}")
@@ -197,6 +195,15 @@ class JobHandlers:
         if result.status == "skipped" and not any(r.status == "copied" for r in result.referrers):
             return JobOutcome(JobStatus.SKIPPED, result.reason)
         return JobOutcome(JobStatus.SUCCEEDED, copy_summary(result), result.total_bytes_uploaded)
+
+    def _fresh(self, ctx: JobContext) -> FreshRepository | None:
+        """The job's endpoint repository, when it had no tags as the job's lease was
+        taken (a project's first sync): nothing there is asked about that can't be
+        there, three HEADs of 14 requests an image."""
+        record = ctx.fresh_repository() if ctx.pair is None else None
+        if record is None or not record.settle(lambda: self._endpoint_repositories.exists(ctx)):
+            return None
+        return record
 
     # -- two-way pairs -----------------------------------------------------------------
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from shared.copy.blobs import FreshRepository
 from shared.errors import CrossdockError
 from shared.store import Store
 
@@ -73,7 +74,8 @@ class _Lease:
     execution_id: int | None  # the execution whose runs share it; None: one run alone
     members: dict[str, str | None] = field(default_factory=dict)  # run -> its tag
     taken: bool = False  # False while its first run is still taking it from the store
-    closed: bool = False  # its one run keeps it alone (`LeaseKeeper.keep_alone`)
+    # What its runs know of the endpoint repository while they hold it (`fresh`)
+    fresh: FreshRepository = field(default_factory=FreshRepository)
     renewed: float = 0.0  # clock time when the last successful acquire or renewal started
     lost: str | None = None
     held_elsewhere_by: str | None = None  # who holds it in the store while it is taken
@@ -85,7 +87,7 @@ class _Lease:
         return self.holder if self.taken else self.held_elsewhere_by
 
     def admits(self, share: Share | None) -> bool:
-        return (share is not None and self.lost is None and not self.closed
+        return (share is not None and self.lost is None
                 and self.execution_id == share.execution_id
                 and share.tag not in self.members.values())
 
@@ -224,15 +226,15 @@ class LeaseKeeper:
         with self._changed:
             self._changed.notify_all()
 
-    def keep_alone(self, key: str, holder: str) -> bool:
-        """Whether `holder` is the one run under the lease of `key`; if so, no other
-        run joins it from now on, until `holder` releases it."""
+    def fresh(self, key: str, holder: str) -> FreshRepository | None:
+        """What the runs under the lease of `key` know of its repository (None when
+        `holder` is not one of them). Only they write there while they hold it: one
+        writer, whose record starts anew with each taking of the lease."""
         with self._changed:
             lease = self._leases.get(key)
-            if lease is None or not lease.taken or set(lease.members) != {holder}:
-                return False
-            lease.closed = True
-            return True
+            if lease is None or not lease.taken or holder not in lease.members:
+                return None
+            return lease.fresh
 
     def lost(self, holder: str) -> str | None:
         """Why `holder` can no longer be sure it holds its leases, or None while it is.

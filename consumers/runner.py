@@ -156,7 +156,7 @@ class JobRunner:
             pair=_active_pair(job, setting.pair),
             checkpoint=self._checkpoint(holder, delivery),
             save_log=lambda: self._logs.flush([job_log]),
-            keep_alone=lambda: self._leases.keep_alone(
+            fresh_repository=lambda: self._leases.fresh(
                 repository_lease_key(endpoint.id, ctx.destination_repository), holder),
         )
         prepared = self._handlers.prepare(ctx)

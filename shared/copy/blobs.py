@@ -13,10 +13,11 @@ repository while it is being written can answer 500 (seen in a one-repository
 sync of 300 tags: a HEAD of the shared base), and a second write of it makes a
 manifest PUT or pull reading it fail.
 
-In an empty destination repository (one with no tags, that no other run writes to
-meanwhile: the caller vouches for both) nothing can be reading a blob's link, and
-a blob is there only if this process put it there, or an earlier attempt left it.
-So a blob is mounted there, or uploaded when small, without asking first.
+A destination repository that had no tags when its one writer began (a consumer's
+lease on it, a `crossdock sync` of its project), a `FreshRepository`, holds what
+that writer put there, and nothing else but blobs an earlier, failed attempt may
+have left, which no manifest refers to. Nothing reads a link there that the writer
+has not put, so a blob is mounted there, or uploaded when small, without asking.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from shared.registry import Descriptor, RegistryClient
 
 # Seconds a blob found or put in a destination repository is trusted to be there.
 LOCATOR_MEMORY = 120.0
-# Bytes up to which a blob is uploaded into an empty destination repository without a
+# Bytes up to which a blob is uploaded into a fresh destination repository without a
 # HEAD first: one an earlier attempt left there is sent again for about the registry
 # CPU a HEAD costs (a HEAD 1.3 ms, a 4 KiB upload 5.8 ms, a mount 2.6 ms, measured
 # against Distribution here), while a larger one is asked about, since the HEAD is
@@ -56,6 +57,43 @@ class TransferStats:
         with self._lock:
             for name, value in counts.items():
                 setattr(self, name, getattr(self, name) + value)
+
+
+class FreshRepository:
+    """What one writer of a destination repository knows of it: whether it had no
+    tags when the writer began, and the blobs and manifests the writer found or put
+    there since. Shared by the writer's copies (threads) of that repository."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fresh: bool | None = None  # None: not asked yet
+        self._blobs: set[str] = set()
+        self._manifests: set[str] = set()  # tags and digests
+
+    def settle(self, exists: Callable[[], bool | None]) -> bool:
+        """Whether the repository was fresh, asked once (`exists` is whether the
+        destination has the repository), by the writer's first copy, before any
+        copy of it writes there: the others wait for that answer."""
+        with self._lock:
+            if self._fresh is None:
+                self._fresh = exists() is False
+            return self._fresh
+
+    def holds_blob(self, digest: str) -> bool:
+        with self._lock:
+            return digest in self._blobs
+
+    def add_blob(self, digest: str) -> None:
+        with self._lock:
+            self._blobs.add(digest)
+
+    def holds_manifest(self, reference: str) -> bool:
+        with self._lock:
+            return reference in self._manifests
+
+    def add_manifest(self, reference: str) -> None:
+        with self._lock:
+            self._manifests.add(reference)
 
 
 @dataclass(frozen=True)
@@ -135,13 +173,13 @@ class BlobCopy:
     stats: TransferStats
     locator: BlobLocator
     checkpoint: Checkpoint = no_checkpoint  # before each upload or mount (a write)
-    empty_destination: bool = False  # see the module's docstring
+    fresh: FreshRepository | None = None  # the destination repository, when fresh
 
     def run(self, blob: Descriptor) -> None:
         """Make `blob` present in the destination repository, verified.
 
-        Whether it is there already is asked by a HEAD, never by a write (but in an
-        empty destination repository, see the module's docstring): in
+        Whether it is there already is asked by a HEAD (but in a fresh destination
+        repository, see the module's docstring), never by a write: in
         Distribution's filesystem storage, mounting or uploading a blob a
         repository already holds rewrites its link file, and a pull or manifest
         PUT reading that file meanwhile fails (HEAD 500, DIGEST_INVALID). The HEAD
@@ -161,16 +199,21 @@ class BlobCopy:
                 break
             claim.wait()
         try:
+            fresh = self.fresh
+            if fresh is not None and fresh.holds_blob(digest):
+                self._present(blob)
+                return
             mount_from = claim.mount_from
             if mount_from is None and self.source.host == self.destination.host:
                 mount_from = self.source_repository
-            unasked = self.empty_destination and (mount_from is not None
-                                                  or blob.size <= UNASKED_UPLOAD_MAX)
+            unasked = fresh is not None and (mount_from is not None
+                                             or blob.size <= UNASKED_UPLOAD_MAX)
             if not unasked and self.destination.blob_size(repo, digest) is not None:
-                self.locator.remember(digest, repo)
                 self._present(blob)
-                return
-            self._transfer(blob, mount_from)
+            else:
+                self._transfer(blob, mount_from)
+                if fresh is not None:
+                    fresh.add_blob(digest)
             self.locator.remember(digest, repo)
         finally:
             self.locator.release(claim)
@@ -214,6 +257,8 @@ class BlobCopy:
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _present(self, blob: Descriptor) -> None:
+        if self.fresh is not None:
+            self.fresh.add_blob(blob.digest)
         self.stats.add(blobs_present=1)
         self._log(blob, "already present")
 

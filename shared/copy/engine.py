@@ -13,9 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
+from shared.copy.blobs import BlobCopy, BlobLocator, FreshRepository, TransferStats
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
 from shared.errors import NotFoundError, RegistryRejectedError
@@ -95,7 +95,7 @@ class CopyEngine:
         checkpoint: Checkpoint = no_checkpoint,
         source_tags: frozenset[str] | None = None,
         manifest: Manifest | None = None,
-        empty_destination: bool = False,
+        fresh: FreshRepository | None = None,
         _depth: int = 0,
     ) -> CopyResult:
         """Copy `source_repository:reference` to `destination_repository`.
@@ -106,10 +106,9 @@ class CopyEngine:
         repository's tags when the caller has just listed them (a project sync),
         is where referrer tags are looked up instead of by a HEAD each. `manifest`:
         the source's manifest for a digest `reference`, when the caller has just
-        fetched it (by its tag): not fetched again. `empty_destination`: the caller
-        found the destination repository without tags, and no other run writes there
-        until this copy ends; nothing there is asked about that can't be there
-        (`shared.copy.blobs`). Raises `NotFoundError` when the
+        fetched it (by its tag): not fetched again. `fresh`: the destination repository,
+        when it was fresh (`shared.copy.blobs`): nothing is asked about there that
+        can't be there. Raises `NotFoundError` when the
         source has no such manifest, what `checkpoint` raises, and the registry
         client's errors otherwise.
         """
@@ -126,7 +125,7 @@ class CopyEngine:
         target = tag or manifest.digest
         dst_name = f"{destination.host}/{destination_repository}{_ref_sep(target)}{target}"
         stats = TransferStats()
-        existing = (None if empty_destination
+        existing = (None if fresh is not None and not fresh.holds_manifest(target)
                     else destination.head_manifest(destination_repository, target))
         if existing is not None and existing.digest == manifest.digest:
             status, reason = "skipped", "identical at the destination"
@@ -138,7 +137,7 @@ class CopyEngine:
                            message=f"copying {src_name} ({short_digest(manifest.digest)})"))
             blob_copy = BlobCopy(source, source_repository, destination, destination_repository,
                                  opts.chunk_size, emit, stats, self._locator(destination),
-                                 checkpoint, empty_destination)
+                                 checkpoint, fresh)
             self._copy_children(blob_copy, manifest)
             self._put(blob_copy, manifest, target)
             status, reason = "copied", ""
@@ -169,12 +168,12 @@ class CopyEngine:
         if not manifest.is_index:
             self._copy_blobs(blob_copy, manifest.blobs)
             return
-        src, dst = blob_copy.source, blob_copy.destination
+        src, dst, fresh = blob_copy.source, blob_copy.destination, blob_copy.fresh
         missing = [
             src.get_manifest(blob_copy.source_repository, child.digest)
             for child in manifest.children
-            if blob_copy.empty_destination
-            or dst.head_manifest(blob_copy.destination_repository, child.digest) is None
+            if (not fresh.holds_manifest(child.digest) if fresh is not None
+                else dst.head_manifest(blob_copy.destination_repository, child.digest) is None)
         ]
         blobs = {blob.digest: blob for child in missing for blob in child.blobs}
         self._copy_blobs(blob_copy, tuple(blobs.values()))
@@ -201,7 +200,7 @@ class CopyEngine:
 
     def _put(self, blob_copy: BlobCopy, manifest: Manifest, reference: str) -> None:
         """PUT a manifest; on a missing blob, re-check the blobs once (errors table)."""
-        dst, repo = blob_copy.destination, blob_copy.destination_repository
+        dst, repo, fresh = blob_copy.destination, blob_copy.destination_repository, blob_copy.fresh
         blob_copy.checkpoint()
         blob_copy.emit(CopyEvent("put", repo, digest=manifest.digest, reference=reference))
         try:
@@ -212,9 +211,12 @@ class CopyEngine:
             blob_copy.emit(CopyEvent("log", repo, level="warning", digest=manifest.digest,
                                      message=f"destination missed content ({exc}); re-checking"))
             blob_copy.locator.forget(repo)
+            blob_copy = replace(blob_copy, fresh=None)  # nor what it knew of a fresh one
             self._copy_children(blob_copy, manifest)
             blob_copy.checkpoint()
             dst.put_manifest(repo, reference, manifest)
+        if fresh is not None:
+            fresh.add_manifest(reference)
         blob_copy.stats.add(manifests_put=1)
 
     def _locator(self, destination: RegistryClient) -> BlobLocator:

@@ -7,11 +7,13 @@ copy in parallel; one failed image doesn't stop the others.
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+from shared.copy.blobs import FreshRepository
 from shared.copy.engine import CopyEngine, CopyResult
 from shared.errors import CrossdockError
 from shared.registry import RegistryClient
@@ -126,17 +128,21 @@ def sync_project(
     """
     started = time.monotonic()
     summary = SyncSummary()
+    fresh: dict[str, FreshRepository] = {}  # destination repository -> what the sync put
+    lock = threading.Lock()
 
     def copy_one(item: ProjectImage) -> ImageOutcome:
         src_repo, dst_repo, tag = item.source_repository, item.destination_repository, item.tag
         try:
-            # A repository of one tag is this image's alone in the sync: when the
-            # destination has no such repository yet, nothing there needs asking about.
-            empty = (len(item.repository_tags) == 1
-                     and destination.repository_exists(dst_repo) is False)
+            # The sync is the one writer of each destination repository: where the
+            # destination had none, nothing there needs asking about.
+            with lock:
+                record = fresh.setdefault(dst_repo, FreshRepository())
+            is_fresh = record.settle(lambda: destination.repository_exists(dst_repo))
             # The listing's tags stand in for a HEAD per possible referrer tag.
             result = engine.copy(source, src_repo, tag, destination, dst_repo,
-                                 source_tags=item.repository_tags, empty_destination=empty)
+                                 source_tags=item.repository_tags,
+                                 fresh=record if is_fresh else None)
         except CrossdockError as exc:
             return ImageOutcome(src_repo, dst_repo, tag, error=str(exc))
         return ImageOutcome(src_repo, dst_repo, tag, result=result)

@@ -269,23 +269,7 @@ def test_a_waiting_run_keeps_new_runs_from_joining(
     assert joiner.acquired()
 
 
-def test_a_run_alone_under_a_shared_lease_can_keep_it_alone(
-    store: Store, running: threading.Event
-) -> None:
-    keeper = waiting_keeper(store, running, Clock())
-    first = new_holder(1)
-    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
-
-    assert keeper.keep_alone(KEY, first)
-
-    joiner = Attempt(keeper, new_holder(2), Share(7, "v2"))
-    assert joiner.waits()  # its execution's other tags no longer join
-    keeper.release(KEY, first)
-    assert joiner.acquired()
-    assert store.lease_holder(KEY) == joiner.holder
-
-
-def test_a_run_sharing_its_lease_cannot_keep_it_alone(
+def test_the_runs_under_a_lease_share_one_record_of_its_repository(
     store: Store, running: threading.Event
 ) -> None:
     keeper = waiting_keeper(store, running, Clock())
@@ -293,13 +277,15 @@ def test_a_run_sharing_its_lease_cannot_keep_it_alone(
     assert keeper.acquire(KEY, first, share=Share(7, "v1"))
     assert keeper.acquire(KEY, second, share=Share(7, "v2"))
 
-    assert not keeper.keep_alone(KEY, first)
-    assert not keeper.keep_alone(KEY, new_holder(3))  # not a run under it at all
-    third = Attempt(keeper, new_holder(4), Share(7, "v3"))
-    assert third.acquired()  # still shared
+    record = keeper.fresh(KEY, first)
+
+    assert record is not None and keeper.fresh(KEY, second) is record
+    assert keeper.fresh(KEY, new_holder(3)) is None  # not a run under it
     keeper.release(KEY, first)
-    keeper.release(KEY, third.holder)
-    assert keeper.keep_alone(KEY, second)  # the last run left under it
+    keeper.release(KEY, second)
+    third = new_holder(4)
+    assert keeper.acquire(KEY, third, share=Share(7, "v3"))
+    assert keeper.fresh(KEY, third) not in (None, record)  # the lease taken anew
 
 
 def test_a_shared_lease_lost_is_lost_for_every_run_under_it(

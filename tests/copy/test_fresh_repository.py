@@ -1,11 +1,12 @@
-"""Copies into a destination repository that doesn't exist yet: no HEAD asks about
-what can't be there, and what an earlier attempt left there does no harm."""
+"""Copies into a destination repository that had no tags when its one writer began
+(`FreshRepository`): no HEAD asks about what can't be there, and what an earlier
+attempt left there does no harm."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.copy.blobs import UNASKED_UPLOAD_MAX
+from shared.copy.blobs import UNASKED_UPLOAD_MAX, FreshRepository
 from shared.copy.engine import CopyEngine
 from shared.copy.project import sync_project
 from tests.clients import client_for
@@ -17,6 +18,26 @@ from tests.support.registry_server import RegistryServer
 
 def _heads(requests: list[Served]) -> list[str]:
     return [r.path for r in requests if r.method == "HEAD"]
+
+
+def _fresh() -> FreshRepository:
+    record = FreshRepository()
+    assert record.settle(lambda: False)  # the destination has no such repository
+    return record
+
+
+def test_a_repository_is_fresh_by_the_first_answer_its_writer_got() -> None:
+    asked: list[str] = []
+
+    def exists(answer: bool | None) -> bool | None:
+        asked.append("asked")
+        return answer
+
+    for answer, fresh in ((False, True), (True, False), (None, False)):
+        record = FreshRepository()
+        assert record.settle(lambda a=answer: exists(a)) is fresh  # type: ignore[misc]
+        assert record.settle(lambda: exists(not answer)) is fresh  # not asked again
+    assert len(asked) == 3
 
 
 def test_repository_exists_tells_a_new_repository_from_one_with_tags(
@@ -36,7 +57,7 @@ def test_repository_exists_says_nothing_on_an_answer_it_cannot_read(
         assert client_for(registry, url=proxy.url).repository_exists("lib/app") is None
 
 
-def test_a_copy_into_an_empty_repository_asks_nothing_at_the_destination(
+def test_a_copy_into_a_fresh_repository_asks_nothing_at_the_destination(
     engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
 ) -> None:
     base = (b"B" * 300_000,)
@@ -46,7 +67,7 @@ def test_a_copy_into_an_empty_repository_asks_nothing_at_the_destination(
     engine.copy(src, "lib/one", "v1", dst, "lib/one")  # the base is now known there
     before = len(served(registry2))
 
-    result = engine.copy(src, "lib/two", "v1", dst, "lib/two", empty_destination=True)
+    result = engine.copy(src, "lib/two", "v1", dst, "lib/two", fresh=_fresh())
 
     requests = served(registry2)[before:]
     assert _heads(requests) == []
@@ -54,7 +75,7 @@ def test_a_copy_into_an_empty_repository_asks_nothing_at_the_destination(
     assert list_state(registry2.url, "lib/two") == {"v1": two.digest}
 
 
-def test_a_large_blob_is_still_asked_about_in_an_empty_repository(
+def test_a_large_blob_is_still_asked_about_in_a_fresh_repository(
     engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
 ) -> None:
     """A large blob an earlier attempt left is found, not sent again."""
@@ -65,8 +86,7 @@ def test_a_large_blob_is_still_asked_about_in_an_empty_repository(
     before = len(served(registry2))
 
     with CopyEngine(engine.options) as next_attempt:  # knows nothing of the first
-        result = next_attempt.copy(src, "lib/app", "v1", dst, "lib/app",
-                                   empty_destination=True)
+        result = next_attempt.copy(src, "lib/app", "v1", dst, "lib/app", fresh=_fresh())
 
     large = next(d for d, size in image.blobs if size == UNASKED_UPLOAD_MAX + 1)
     assert _heads(served(registry2)[before:]) == [f"/v2/lib/app/blobs/{large}"]
@@ -74,30 +94,57 @@ def test_a_large_blob_is_still_asked_about_in_an_empty_repository(
     assert list_state(registry2.url, "lib/app") == {"v1": image.digest}
 
 
-def test_an_index_copied_into_an_empty_repository_brings_every_child(
+def test_an_index_copied_into_a_fresh_repository_brings_every_child(
     engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
 ) -> None:
     index = push_index(registry.url, "lib/multi", "v1")
     src, dst = client_for(registry), client_for(registry2)
 
-    engine.copy(src, "lib/multi", "v1", dst, "lib/multi", empty_destination=True)
+    engine.copy(src, "lib/multi", "v1", dst, "lib/multi", fresh=_fresh())
 
     assert list_state(registry2.url, "lib/multi") == {"v1": index.digest}
     for child in dst.get_manifest("lib/multi", index.digest).children:
         assert dst.head_manifest("lib/multi", child.digest) is not None
 
 
+def test_copies_sharing_a_fresh_repository_know_what_the_others_put(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    base = (b"B" * 300_000,)
+    one = push_image(registry.url, "lib/app", "v1", base_layers=base, layers=(1000,))
+    two = push_image(registry.url, "lib/app", "v2", base_layers=base, layers=(2000,))
+    src, dst = client_for(registry), client_for(registry2)
+    record = _fresh()
+    engine.copy(src, "lib/app", "v1", dst, "lib/app", fresh=record)
+    before = len(served(registry2))
+
+    with CopyEngine(engine.options) as other:  # the record, not the engine, knows
+        second = other.copy(src, "lib/app", "v2", dst, "lib/app", fresh=record)
+        again = other.copy(src, "lib/app", "v1", dst, "lib/app", fresh=record)
+
+    # The base is known there (not mounted again); a tag it put is asked about again
+    assert (second.blobs_present, second.blobs_mounted, second.blobs_uploaded) == (1, 0, 2)
+    assert again.status == "skipped"
+    assert _heads(served(registry2)[before:]) == ["/v2/lib/app/manifests/v1"]
+    assert list_state(registry2.url, "lib/app") == {"v1": one.digest, "v2": two.digest}
+
+
 @pytest.mark.parametrize("tags", [("v1",), ("v1", "v2")])
-def test_a_project_sync_asks_nothing_only_in_its_new_one_tag_repositories(
+def test_a_project_sync_asks_nothing_in_repositories_new_at_the_destination(
     engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer,
     tags: tuple[str, ...],
 ) -> None:
-    """Several tags of one repository copy at once in a sync: there, a HEAD is kept."""
     for tag in tags:
         push_image(registry.url, "lib/app", tag, layers=(1000,), seed=tag)
+    src, dst = client_for(registry), client_for(registry2)
 
-    summary = sync_project(engine, client_for(registry), "lib", client_for(registry2))
+    summary = sync_project(engine, src, "lib", dst)
+    first = served(registry2)
+    with CopyEngine(engine.options) as later:
+        again = sync_project(later, src, "lib", dst)
 
-    assert summary.copied == len(tags)
-    blob_heads = [path for path in _heads(served(registry2)) if "/blobs/" in path]
-    assert (blob_heads == []) == (len(tags) == 1)
+    assert (summary.copied, again.skipped) == (len(tags), len(tags))
+    assert _heads(first) == []
+    # The repository exists now: the next sync asks as any copy does
+    assert sorted(_heads(served(registry2)[len(first):])) == sorted(
+        f"/v2/lib/app/manifests/{tag}" for tag in tags)
