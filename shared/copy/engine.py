@@ -106,11 +106,11 @@ class CopyEngine:
         repository's tags when the caller has just listed them (a project sync),
         is where referrer tags are looked up instead of by a HEAD each. `manifest`:
         the source's manifest for a digest `reference`, when the caller has just
-        fetched it (by its tag): not fetched again. `fresh`: the destination repository,
-        when it was fresh (`shared.copy.blobs`): nothing is asked about there that
-        can't be there. Raises `NotFoundError` when the
-        source has no such manifest, what `checkpoint` raises, and the registry
-        client's errors otherwise.
+        fetched it (by its tag): not fetched again. `fresh`: the destination
+        repository, when it was fresh (`shared.copy.blobs`): nothing is asked about
+        there that can't be there. Raises `NotFoundError` when the source has no
+        such manifest, what `checkpoint` raises, and the registry client's errors
+        otherwise.
         """
         started = time.monotonic()
         opts = options or self.options
@@ -147,7 +147,8 @@ class CopyEngine:
         if opts.copy_referrers and _depth < MAX_REFERRER_DEPTH:
             referrers = self._copy_referrers(source, source_repository, destination,
                                              destination_repository, manifest.digest,
-                                             emit, opts, checkpoint, source_tags, _depth)
+                                             emit, opts, checkpoint, source_tags, fresh,
+                                             _depth)
         return CopyResult(
             source=src_name, destination=dst_name, digest=manifest.digest, status=status,
             reason=reason, bytes_uploaded=stats.bytes_uploaded,
@@ -236,6 +237,7 @@ class CopyEngine:
         opts: CopyOptions,
         checkpoint: Checkpoint,
         source_tags: frozenset[str] | None,
+        fresh: FreshRepository | None,
         depth: int,
     ) -> tuple[CopyResult, ...]:
         """Copy what refers to `subject`: by the referrers API where the source
@@ -249,7 +251,7 @@ class CopyEngine:
                 results.append(self.copy(source, source_repository, reference, destination,
                                          destination_repository, on_event=emit, options=opts,
                                          checkpoint=checkpoint, source_tags=source_tags,
-                                         _depth=depth + 1))
+                                         fresh=fresh, _depth=depth + 1))
             except NotFoundError:
                 # Deleted at the source since it was found: its delete event follows.
                 emit(CopyEvent("log", destination_repository, digest=subject,

@@ -11,7 +11,7 @@ from shared.copy.engine import CopyEngine
 from shared.copy.project import sync_project
 from tests.clients import client_for
 from tests.support.fault_proxy import FaultProxy
-from tests.support.images import list_state, push_image, push_index
+from tests.support.images import cosign_tag, list_state, push_image, push_index, push_referrer
 from tests.support.registry_log import Served, served
 from tests.support.registry_server import RegistryServer
 
@@ -26,18 +26,17 @@ def _fresh() -> FreshRepository:
     return record
 
 
-def test_a_repository_is_fresh_by_the_first_answer_its_writer_got() -> None:
-    asked: list[str] = []
+@pytest.mark.parametrize(("exists", "fresh"), [(False, True), (True, False), (None, False)])
+def test_a_repository_is_fresh_by_the_first_answer_its_writer_got(
+    exists: bool | None, fresh: bool
+) -> None:
+    """Only `False` (the destination has no such repository) makes it fresh."""
+    answers = iter([exists, not exists])
+    record = FreshRepository()
 
-    def exists(answer: bool | None) -> bool | None:
-        asked.append("asked")
-        return answer
-
-    for answer, fresh in ((False, True), (True, False), (None, False)):
-        record = FreshRepository()
-        assert record.settle(lambda a=answer: exists(a)) is fresh  # type: ignore[misc]
-        assert record.settle(lambda: exists(not answer)) is fresh  # not asked again
-    assert len(asked) == 3
+    assert record.settle(lambda: next(answers)) is fresh
+    assert record.settle(lambda: next(answers)) is fresh  # not asked again
+    assert next(answers) is (not exists)
 
 
 def test_repository_exists_tells_a_new_repository_from_one_with_tags(
@@ -105,6 +104,23 @@ def test_an_index_copied_into_a_fresh_repository_brings_every_child(
     assert list_state(registry2.url, "lib/multi") == {"v1": index.digest}
     for child in dst.get_manifest("lib/multi", index.digest).children:
         assert dst.head_manifest("lib/multi", child.digest) is not None
+
+
+def test_a_signature_copied_with_its_image_is_put_into_the_record_too(
+    engine: CopyEngine, registry: RegistryServer, registry2: RegistryServer
+) -> None:
+    image = push_image(registry.url, "lib/app", "v1")
+    signature = push_referrer(registry.url, "lib/app", image)
+    src, dst = client_for(registry), client_for(registry2)
+    record = _fresh()
+
+    result = engine.copy(src, "lib/app", "v1", dst, "lib/app", fresh=record)
+
+    assert [r.status for r in result.referrers] == ["copied"]
+    assert _heads(served(registry2)) == []
+    assert record.holds_manifest(cosign_tag(image.digest))
+    assert list_state(registry2.url, "lib/app") == {
+        "v1": image.digest, cosign_tag(image.digest): signature.digest}
 
 
 def test_copies_sharing_a_fresh_repository_know_what_the_others_put(
