@@ -39,6 +39,7 @@ bench: venv services
 	$(BIN)/python bench/replication_latency.py
 	$(BIN)/python bench/console_pages.py
 	$(BIN)/python bench/store_calls.py
+	$(BIN)/python bench/registry_requests.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
