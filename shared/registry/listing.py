@@ -79,9 +79,10 @@ def tags(transport: Transport, repository: str) -> list[str]:
 def repository_exists(transport: Transport, repository: str) -> bool | None:
     """Whether the registry has `repository`, from a listing of at most one tag.
 
-    False when it answers ``NAME_UNKNOWN``: no tag was ever pushed there (Distribution
-    and Harbor keep a repository's tags directory from its first tag on). None when
-    the answer says neither (any other status): the caller goes on as if it didn't know.
+    False when it answers 404 ``NAME_UNKNOWN``: Distribution does so while the
+    repository has no tags directory, which its first tag creates. None for any other
+    answer (another status, or a 404 with another code, as a registry in front of its
+    own database may send): the caller goes on as if it didn't know.
     """
     response = transport.request("GET", f"/v2/{repository}/tags/list",
                                  scopes=(repository_scope(repository, "pull"),),
