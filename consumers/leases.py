@@ -16,7 +16,8 @@ listing of the source made them, each writes its own tag and nothing else does (
 referrer tag two of them copy is the source's, and any change to it at the source
 comes with an event, whose job takes the repository alone after them). Every other
 job (an event's, a delete, a copy by digest, a two-way pair's) takes it alone; a
-run waiting for it keeps new runs from joining, so the ones in it drain.
+run waiting for it keeps new runs from joining, so the ones in it drain. Such a shared
+lease outlives its last run by `LINGER_SECONDS` when nobody waits for it.
 
 Runs of this process wait for each other in the process, woken when the lease is
 let go; only the run taking a lease from the store asks the store, again and again
@@ -48,6 +49,11 @@ WAKE_SECONDS = 0.5  # a run waiting in the process looks at `stopping` this ofte
 # (a one-repository sync by 3 consumers: 9.4 s, of which 1.9 s such a wait).
 POLL_FIRST_SECONDS = 0.05
 POLL_SECONDS = 0.25
+# A lease an execution's runs share is kept this long after its last run ends, for the
+# execution's next run on the repository: a project sync queues its jobs in batches,
+# and a batch drained before the next one arrived let the lease go for a few
+# milliseconds (two store writes, and the record of a fresh repository lost).
+LINGER_SECONDS = 0.1
 
 log = structlog.get_logger(__name__)
 
@@ -79,6 +85,7 @@ class _Lease:
     renewed: float = 0.0  # clock time when the last successful acquire or renewal started
     lost: str | None = None
     held_elsewhere_by: str | None = None  # who holds it in the store while it is taken
+    lingering: threading.Timer | None = None  # kept after its last run (`LINGER_SECONDS`)
 
     @property
     def holding(self) -> str | None:
@@ -148,6 +155,9 @@ class LeaseKeeper:
                             self._leases[key] = lease
                             break  # take it from the store, below
                         lease.members[holder] = share.tag if share else None
+                        if lease.lingering is not None:
+                            lease.lingering.cancel()
+                            lease.lingering = None
                         if self._wait_taken(key, lease, holder):
                             return True
                         line.insert(0, holder)  # its taker gave up: first in line again
@@ -210,15 +220,46 @@ class LeaseKeeper:
             self._changed.notify_all()
 
     def release(self, key: str, holder: str) -> None:
-        """`holder` is done with the lease; the last run under it lets it go."""
+        """`holder` is done with the lease; the last run under it lets it go, or keeps
+        it `LINGER_SECONDS` for its execution's next run when nobody else waits."""
         with self._changed:
             lease = self._leases.get(key)
             if lease is not None and holder in lease.members:
                 del lease.members[holder]
                 if lease.members:
                     return
+                if (lease.execution_id is not None and lease.lost is None
+                        and not self._stopping.is_set() and not self._lines.get(key)):
+                    lease.lingering = threading.Timer(LINGER_SECONDS, self._end_linger,
+                                                      (key, lease))
+                    lease.lingering.daemon = True
+                    lease.lingering.start()
+                    return
                 del self._leases[key]
                 holder = lease.holder
+        self._let_go(key, holder)
+
+    def _end_linger(self, key: str, lease: _Lease) -> None:
+        with self._changed:
+            if self._leases.get(key) is not lease or lease.members:
+                return  # a run joined it meanwhile
+            del self._leases[key]
+        self._let_go(key, lease.holder)
+
+    def close(self) -> None:
+        """Let go at once of the leases kept for their execution's next run (the
+        consumer is stopping: no run will join them)."""
+        with self._changed:
+            idle = [(key, lease) for key, lease in self._leases.items()
+                    if lease.lingering is not None and not lease.members]
+            for key, lease in idle:
+                assert lease.lingering is not None
+                lease.lingering.cancel()
+                del self._leases[key]
+        for key, lease in idle:
+            self._let_go(key, lease.holder)
+
+    def _let_go(self, key: str, holder: str) -> None:
         try:
             self._store.release_lease(key, holder)
         except CrossdockError as exc:  # it expires on its own

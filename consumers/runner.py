@@ -262,6 +262,10 @@ class JobRunner:
             return None
         return Share(job.execution_id, job.tag)
 
+    def close(self) -> None:
+        """The consumer is done: let go of the leases kept for a next run."""
+        self._leases.close()
+
     def _checkpoint(self, holder: str, delivery: Delivery) -> Checkpoint:
         """The run's checkpoint: raises `RunAbandonedError` once it lost a lease or
         the connection its message came on."""

@@ -109,6 +109,7 @@ class ConsumerService:
         finally:
             self._stopped.set()
             self.runner.stopping.set()
+            self.runner.close()
             self.publisher.close()
             self.engine.close()
             self.directory.close()

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from consumers.leases import POLL_FIRST_SECONDS, POLL_SECONDS, LeaseKeeper, Share, new_holder
+from consumers.leases import (
+    LINGER_SECONDS,
+    POLL_FIRST_SECONDS,
+    POLL_SECONDS,
+    LeaseKeeper,
+    Share,
+    new_holder,
+)
 from shared.store import Store, StoreUnavailableError, generate_secret_key, open_store
 
 KEY = "1/lib/app"
@@ -204,6 +212,16 @@ class CountingStore:
         return getattr(self._store, name)
 
 
+def let_go(store: Store) -> bool:
+    """Whether the lease is free again within a few lingers."""
+    deadline = time.monotonic() + 20 * LINGER_SECONDS
+    while store.lease_holder(KEY) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(LINGER_SECONDS / 10)
+    return True
+
+
 def test_runs_of_one_execution_on_distinct_tags_share_the_lease(
     store: Store, running: threading.Event
 ) -> None:
@@ -220,7 +238,8 @@ def test_runs_of_one_execution_on_distinct_tags_share_the_lease(
     keeper.release(KEY, first)
     assert store.lease_holder(KEY) == first
     keeper.release(KEY, second)
-    assert store.lease_holder(KEY) is None
+    assert store.lease_holder(KEY) == first  # kept a moment for the execution's next run
+    assert let_go(store)
 
 
 @pytest.mark.parametrize("other", [
@@ -284,8 +303,49 @@ def test_the_runs_under_a_lease_share_one_record_of_its_repository(
     keeper.release(KEY, first)
     keeper.release(KEY, second)
     third = new_holder(4)
-    assert keeper.acquire(KEY, third, share=Share(7, "v3"))
-    assert keeper.fresh(KEY, third) not in (None, record)  # the lease taken anew
+    assert keeper.acquire(KEY, third, share=Share(7, "v3"))  # within the linger
+    assert keeper.fresh(KEY, third) is record
+    keeper.release(KEY, third)
+    assert let_go(store)
+    fourth = new_holder(5)
+    assert keeper.acquire(KEY, fourth, share=Share(7, "v4"))
+    assert keeper.fresh(KEY, fourth) not in (None, record)  # the lease taken anew
+
+
+def test_a_shared_lease_is_kept_a_moment_for_its_executions_next_run(
+    store: Store, running: threading.Event
+) -> None:
+    counting = CountingStore(store)
+    keeper = waiting_keeper(counting, running, Clock())
+    first = new_holder(1)
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    keeper.release(KEY, first)
+
+    # Its execution's next run joins it without asking the store
+    second = new_holder(2)
+    assert keeper.acquire(KEY, second, share=Share(7, "v2"))
+    assert counting.tries == 1
+    keeper.release(KEY, second)
+    # Any other run waits for the linger to end, then takes it from the store
+    other = Attempt(keeper, new_holder(3), None)
+    assert other.acquired()
+    assert counting.tries == 2 and store.lease_holder(KEY) == other.holder
+    keeper.release(KEY, other.holder)
+    assert store.lease_holder(KEY) is None  # alone: let go at once
+
+
+def test_a_stopping_consumer_lets_go_of_a_lingering_lease_at_once(
+    store: Store, running: threading.Event
+) -> None:
+    keeper = waiting_keeper(store, running, Clock())
+    first = new_holder(1)
+    assert keeper.acquire(KEY, first, share=Share(7, "v1"))
+    keeper.release(KEY, first)
+    assert store.lease_holder(KEY) == first
+
+    keeper.close()
+
+    assert store.lease_holder(KEY) is None
 
 
 def test_a_shared_lease_lost_is_lost_for_every_run_under_it(
