@@ -6,10 +6,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from shared.copy.blobs import FreshRepository
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.engine import CopyEngine, CopyOptions
 from shared.copy.events import CopyEvent
+from shared.copy.fresh import FreshRepository
 from shared.copy.project import map_repository
 from shared.filters import from_rule, passes
 from shared.registry import RegistryClient

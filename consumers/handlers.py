@@ -29,9 +29,9 @@ import structlog
 from consumers.context import EndpointRepositories, HarborProjects, JobContext, JobOutcome
 from consumers.metrics import ConsumerMetrics
 from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
-from shared.copy.blobs import FreshRepository
 from shared.copy.engine import CopyOptions, CopyResult
 from shared.copy.events import human_bytes, short_digest
+from shared.copy.fresh import FreshRepository
 from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError, PermanentError
 from shared.filters import from_rule, passes

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from shared.copy.blobs import FreshRepository
+from shared.copy.fresh import FreshRepository
 from shared.errors import CrossdockError
 from shared.store import Store
 

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 
-from shared.copy.blobs import BlobCopy, BlobLocator, FreshRepository, TransferStats
+from shared.copy.blobs import BlobCopy, BlobLocator, TransferStats
 from shared.copy.checkpoint import Checkpoint, no_checkpoint
 from shared.copy.events import CopyEvent, EventSink, discard, short_digest
+from shared.copy.fresh import FreshRepository
 from shared.errors import NotFoundError, RegistryRejectedError
 from shared.registry import Descriptor, Manifest, RegistryClient
 from shared.registry.manifests import is_digest
@@ -107,7 +108,7 @@ class CopyEngine:
         is where referrer tags are looked up instead of by a HEAD each. `manifest`:
         the source's manifest for a digest `reference`, when the caller has just
         fetched it (by its tag): not fetched again. `fresh`: the destination
-        repository, when it was fresh (`shared.copy.blobs`): nothing is asked about
+        repository, when it was fresh (`shared.copy.fresh`): nothing is asked about
         there that can't be there. Raises `NotFoundError` when the source has no
         such manifest, what `checkpoint` raises, and the registry client's errors
         otherwise.

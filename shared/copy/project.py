@@ -13,8 +13,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-from shared.copy.blobs import FreshRepository
 from shared.copy.engine import CopyEngine, CopyResult
+from shared.copy.fresh import FreshRepository
 from shared.errors import CrossdockError
 from shared.registry import RegistryClient
 

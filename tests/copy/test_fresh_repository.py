@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.copy.blobs import UNASKED_UPLOAD_MAX, FreshRepository
+from shared.copy.blobs import UNASKED_UPLOAD_MAX
 from shared.copy.engine import CopyEngine
+from shared.copy.fresh import FreshRepository
 from shared.copy.project import sync_project
 from tests.clients import client_for
 from tests.support.fault_proxy import FaultProxy
