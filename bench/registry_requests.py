@@ -12,7 +12,6 @@ extra request costs everyone.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from urllib.parse import urljoin
 import requests
 from _common import cpu_seconds, registry_pool
 
-from tests.support.images import push_image
+from tests.support.images import add_query, push_image, sha256_digest
 
 Request = Callable[[requests.Session, str, int], None]
 
@@ -33,8 +32,8 @@ def head_blob_present(digest: str) -> Request:
 
 
 def head_blob_absent(session: requests.Session, url: str, i: int) -> None:
-    missing = hashlib.sha256(f"missing-{i}".encode()).hexdigest()
-    if session.head(f"{url}/v2/lib/base/blobs/sha256:{missing}", timeout=30).status_code != 404:
+    missing = sha256_digest(f"missing-{i}".encode())
+    if session.head(f"{url}/v2/lib/base/blobs/{missing}", timeout=30).status_code != 404:
         raise AssertionError("a blob never pushed was found")
 
 
@@ -51,12 +50,10 @@ def list_one_tag_unknown(session: requests.Session, url: str, i: int) -> None:
 
 def upload_small_blob(session: requests.Session, url: str, i: int) -> None:
     data = os.urandom(4096)
-    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
     post = session.post(f"{url}/v2/lib/up-{i}/blobs/uploads/", timeout=30)
     post.raise_for_status()
     location = urljoin(post.url, post.headers["Location"])
-    separator = "&" if "?" in location else "?"
-    session.put(f"{location}{separator}digest={digest}", data=data,
+    session.put(add_query(location, digest=sha256_digest(data)), data=data,
                 headers={"Content-Type": "application/octet-stream"},
                 timeout=30).raise_for_status()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from consumers.leases import (
     new_holder,
 )
 from shared.store import Store, StoreUnavailableError, generate_secret_key, open_store
+from tests.consumers.conftest import wait_until
 
 KEY = "1/lib/app"
 TTL = 60.0
@@ -212,14 +212,10 @@ class CountingStore:
         return getattr(self._store, name)
 
 
-def let_go(store: Store) -> bool:
-    """Whether the lease is free again within a few lingers."""
-    deadline = time.monotonic() + 20 * LINGER_SECONDS
-    while store.lease_holder(KEY) is not None:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(LINGER_SECONDS / 10)
-    return True
+def let_go(store: Store) -> None:
+    """Wait until the lease is free again, within a few lingers."""
+    wait_until(lambda: store.lease_holder(KEY) is None, timeout=20 * LINGER_SECONDS,
+               what="the lease to be let go")
 
 
 def test_runs_of_one_execution_on_distinct_tags_share_the_lease(
@@ -239,7 +235,7 @@ def test_runs_of_one_execution_on_distinct_tags_share_the_lease(
     assert store.lease_holder(KEY) == first
     keeper.release(KEY, second)
     assert store.lease_holder(KEY) == first  # kept a moment for the execution's next run
-    assert let_go(store)
+    let_go(store)
 
 
 @pytest.mark.parametrize("other", [
@@ -306,7 +302,7 @@ def test_the_runs_under_a_lease_share_one_record_of_its_repository(
     assert keeper.acquire(KEY, third, share=Share(7, "v3"))  # within the linger
     assert keeper.fresh(KEY, third) is record
     keeper.release(KEY, third)
-    assert let_go(store)
+    let_go(store)
     fourth = new_holder(5)
     assert keeper.acquire(KEY, fourth, share=Share(7, "v4"))
     assert keeper.fresh(KEY, fourth) not in (None, record)  # the lease taken anew
