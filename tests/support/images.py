@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -377,12 +378,18 @@ def list_state(base: str, repo: str, *, session: requests.Session | None = None)
             return {}
         state: dict[str, str] = {}
         for tag in sorted(resp.json().get("tags") or []):
-            head = client.request(
-                "HEAD",
-                client.url(repo, "manifests", tag),
-                (200, 404),
-                headers={"Accept": MANIFEST_ACCEPT},
-            )
+            for look in (1, 2):
+                # A tag whose link file is being written answers 500 (Distribution
+                # writes it in place): asked once more, as the transport does.
+                head = client.request(
+                    "HEAD",
+                    client.url(repo, "manifests", tag),
+                    (200, 404) if look == 2 else (200, 404, 500),
+                    headers={"Accept": MANIFEST_ACCEPT},
+                )
+                if head.status_code != 500:
+                    break
+                time.sleep(0.05)
             if head.status_code == 200:
                 state[tag] = head.headers["Docker-Content-Digest"]
     return state
