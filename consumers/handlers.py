@@ -31,7 +31,7 @@ from consumers.metrics import ConsumerMetrics
 from consumers.reconcile import UNKNOWN, Action, Settle, Verdict, settle, two_way
 from shared.copy.engine import CopyOptions, CopyResult
 from shared.copy.events import human_bytes, short_digest
-from shared.copy.fresh import FreshRepository
+from shared.copy.fresh import FreshRepository, Presence
 from shared.dispatch import PublishJobs, dispatch
 from shared.errors import NotFoundError, PermanentError
 from shared.filters import from_rule, passes
@@ -201,7 +201,8 @@ class JobHandlers:
         taken (a project's first sync): nothing there is asked about that can't be
         there, three HEADs of 14 requests an image."""
         record = ctx.fresh_repository() if ctx.pair is None else None
-        if record is None or not record.settle(lambda: self._endpoint_repositories.exists(ctx)):
+        if record is None or not record.settle(
+                lambda: Presence.from_exists(self._endpoint_repositories.exists(ctx))):
             return None
         return record
 

@@ -39,7 +39,8 @@ LOCATOR_MEMORY = 120.0
 # HEAD first: one an earlier attempt left there is sent again for a few times the
 # registry CPU a HEAD costs (`bench/registry_requests.py`: a HEAD 1.3-1.7 ms, a 4 KiB
 # upload 5.3-5.8 ms, a mount 2.1-2.6 ms, against Distribution), while a larger one is
-# asked about, since the HEAD is nothing next to sending it again.
+# asked about, since the HEAD is nothing next to sending it again. In an empty one
+# (absent from the catalog) no earlier attempt left anything: nothing is asked.
 UNASKED_UPLOAD_MAX = 64 * 1024
 
 
@@ -170,7 +171,7 @@ class BlobCopy:
             mount_from = claim.mount_from
             if mount_from is None and self.source.host == self.destination.host:
                 mount_from = self.source_repository
-            unasked = fresh is not None and (mount_from is not None
+            unasked = fresh is not None and (mount_from is not None or fresh.empty
                                              or blob.size <= UNASKED_UPLOAD_MAX)
             if not unasked and self.destination.blob_size(repo, digest) is not None:
                 self._present(blob)

@@ -10,13 +10,21 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
+import structlog
+
 from shared.copy.engine import CopyEngine, CopyResult
-from shared.copy.fresh import FreshRepository
+from shared.copy.fresh import FreshRepository, Presence
 from shared.errors import CrossdockError
 from shared.registry import RegistryClient
+
+log = structlog.get_logger(__name__)
+
+# Names read at most from the destination's catalog, one request per thousand. A
+# larger registry is asked about each repository of the project instead.
+CATALOG_NAMES_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -109,6 +117,46 @@ def project_images(source: RegistryClient, project: str, namespace: str) -> Iter
             yield ProjectImage(repository, destination, tag, every_tag)
 
 
+def destination_repositories(destination: RegistryClient, namespace: str,
+                             names_max: int = CATALOG_NAMES_MAX) -> frozenset[str] | None:
+    """The destination's repositories under ``namespace/`` (or the namespace itself),
+    from its catalog; None when it has no catalog we may read, or a larger one than
+    `names_max` names."""
+    prefix = namespace.rstrip("/") + "/"
+    found: set[str] = set()
+    try:
+        for count, name in enumerate(destination.catalog(), start=1):
+            if count > names_max:
+                log.debug("destination catalog too large to read", names_max=names_max)
+                return None
+            if name.startswith(prefix) or name == namespace:
+                found.add(name)
+    except CrossdockError as exc:  # no catalog (Harbor without admin rights, say)
+        log.debug("destination catalog not read", error=str(exc))
+        return None
+    return frozenset(found)
+
+
+class DestinationPresence:
+    """What a project sync knows of its destination's repositories before writing.
+
+    A repository the catalog (read once, while the source is listed) doesn't list
+    is empty; one it lists has content. Without a catalog, each repository is asked
+    about with a one-tag listing, as a consumer does.
+    """
+
+    def __init__(self, destination: RegistryClient,
+                 catalog: Future[frozenset[str] | None]) -> None:
+        self._destination = destination
+        self._catalog = catalog
+
+    def __call__(self, repository: str) -> Presence:
+        names = self._catalog.result()
+        if names is None:
+            return Presence.from_exists(self._destination.repository_exists(repository))
+        return Presence.PRESENT if repository in names else Presence.EMPTY
+
+
 def sync_project(
     engine: CopyEngine,
     source: RegistryClient,
@@ -138,7 +186,7 @@ def sync_project(
             # destination had none, nothing there needs asking about.
             with lock:
                 record = fresh.setdefault(dst_repo, FreshRepository())
-            is_fresh = record.settle(lambda: destination.repository_exists(dst_repo))
+            is_fresh = record.settle(lambda: presence(dst_repo))
             # The listing's tags stand in for a HEAD per possible referrer tag.
             result = engine.copy(source, src_repo, tag, destination, dst_repo,
                                  source_tags=item.repository_tags,
@@ -148,6 +196,9 @@ def sync_project(
         return ImageOutcome(src_repo, dst_repo, tag, result=result)
 
     with ThreadPoolExecutor(image_workers, thread_name_prefix="image") as pool:
+        # Read first, while the source is listed: the images wait for it.
+        presence = DestinationPresence(destination, pool.submit(
+            destination_repositories, destination, namespace or project))
         # Each image copies in a copy of this context (write token, logging context).
         futures = []
         try:
