@@ -8,9 +8,6 @@ two uses ever share key material.
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 #: The web console's session cookies are signed with keys derived under this label.
 CONSOLE_SESSION_LABEL = b"crossdock console session v1"
 
@@ -27,5 +24,9 @@ def derived_keys(secret_key: str | None, label: bytes) -> list[bytes]:
 
 
 def _hkdf(key: str, label: bytes) -> bytes:
+    # Imported here: a `crossdock` command without a key doesn't load cryptography.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(
         key.encode("utf-8", "surrogatepass"))

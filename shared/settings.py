@@ -19,8 +19,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import yaml
-
 from shared.amqp_urls import split_amqp_urls
 from shared.errors import ConfigurationError
 
@@ -162,6 +160,8 @@ def _warn_deprecated(name: str) -> None:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    import yaml  # here: a `crossdock` command without a config file doesn't load it
+
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except OSError as exc:
