@@ -84,10 +84,14 @@ class SyncSummary:
         }
 
 
+def in_project(repository: str, project: str) -> bool:
+    """Whether `repository` is under ``project/``, or is the project itself."""
+    return repository == project or repository.startswith(project.rstrip("/") + "/")
+
+
 def project_repositories(source: RegistryClient, project: str) -> list[str]:
     """Repositories under ``project/`` (or the project itself as a repository)."""
-    prefix = project.rstrip("/") + "/"
-    return sorted(name for name in source.catalog() if name.startswith(prefix) or name == project)
+    return sorted(name for name in source.catalog() if in_project(name, project))
 
 
 def map_repository(repository: str, project: str, namespace: str) -> str:
@@ -122,14 +126,13 @@ def destination_repositories(destination: RegistryClient, namespace: str,
     """The destination's repositories under ``namespace/`` (or the namespace itself),
     from its catalog; None when it has no catalog we may read, or a larger one than
     `names_max` names."""
-    prefix = namespace.rstrip("/") + "/"
     found: set[str] = set()
     try:
         for count, name in enumerate(destination.catalog(), start=1):
             if count > names_max:
                 log.debug("destination catalog too large to read", names_max=names_max)
                 return None
-            if name.startswith(prefix) or name == namespace:
+            if in_project(name, namespace):
                 found.add(name)
     except CrossdockError as exc:  # no catalog (Harbor without admin rights, say)
         log.debug("destination catalog not read", error=str(exc))
